@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models, transaction
+
+from accounts.models import AuditLog, Consent, ConsentKind, Role, User
+
+
+def user_create(
+    *, email: str, password: str | None = None, role: str = Role.CREATOR, display_name: str = "", **extra: Any
+) -> User:
+    """Create a user. Editors and admins get admin-site access (is_staff); admins are superusers."""
+    is_staff = role in (Role.EDITOR, Role.ADMIN)
+    return User.objects.create_user(
+        email=email,
+        password=password,
+        role=role,
+        display_name=display_name,
+        is_staff=is_staff,
+        is_superuser=role == Role.ADMIN,
+        **extra,
+    )
+
+
+def consent_record(*, user: User, kind: str, granted: bool, terms_version: str) -> Consent:
+    """Record a consent decision as a new row; earlier decisions stay as history."""
+    consent = Consent(user=user, kind=ConsentKind(kind), granted=granted, terms_version=terms_version)
+    consent.full_clean()
+    consent.save()
+    return consent
+
+
+def audit_log_record(
+    *,
+    actor: User | None,
+    action: str,
+    target: models.Model | None = None,
+    details: dict[str, Any] | None = None,
+    ip: str | None = None,
+) -> AuditLog:
+    """Append one audit row. Call inside the transaction of the change it records."""
+    entry = AuditLog(
+        actor=actor if actor is not None and actor.pk else None,
+        action=action,
+        target_type=target._meta.label_lower if target is not None else "",
+        target_id=str(target.pk) if target is not None else "",
+        target_repr=str(target)[:200] if target is not None else "",
+        details=details or {},
+        ip=ip,
+    )
+    entry.full_clean()
+    with transaction.atomic():
+        entry.save()
+    return entry

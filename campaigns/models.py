@@ -1,0 +1,146 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.gis.db import models as gis_models
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+
+
+class Brand(models.Model):
+    name = models.CharField(max_length=120, unique=True)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="BrandMembership", related_name="brands")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BrandMembership(models.Model):
+    class Role(models.TextChoices):
+        OWNER = "owner", "Owner"
+        MEMBER = "member", "Member"
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="brand_memberships")
+    role = models.CharField(max_length=8, choices=Role.choices, default=Role.MEMBER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["brand", "user"], name="brand_member_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.brand} ({self.role})"
+
+
+class CampaignStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    ACTIVE = "active", "Active"
+    PAUSED = "paused", "Paused"
+    ENDED = "ended", "Ended"
+
+
+class Campaign(models.Model):
+    """An O2O campaign: creators shoot a remix of its masters at its locations within its window."""
+
+    brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="campaigns")
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    master_nodes = models.ManyToManyField("remix.RemixNode", related_name="campaigns", blank=True)
+    status = models.CharField(max_length=8, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT, db_index=True)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    success_views = models.PositiveIntegerField(
+        default=10_000, help_text="Views a verified participation's video needs to be certified K-Success."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-starts_at", "-id"]
+        indexes = [models.Index(fields=["status", "starts_at", "ends_at"], name="campaign_active_window")]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="campaign_ends_after_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.brand})"
+
+
+class CampaignLocation(gis_models.Model):
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="locations")
+    name = models.CharField(max_length=120)
+    address = models.CharField(max_length=300, blank=True)
+    point = gis_models.PointField(geography=True, srid=4326, spatial_index=True)
+    radius_m = models.PositiveIntegerField(
+        default=200,
+        validators=[MinValueValidator(10), MaxValueValidator(50_000)],
+        help_text="How close (metres) a creator must be to count as here.",
+    )
+
+    class Meta:
+        ordering = ["campaign", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(radius_m__gte=10) & Q(radius_m__lte=50_000), name="location_radius_sane"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.radius_m} m)"
+
+
+class ParticipationStatus(models.TextChoices):
+    SUBMITTED = "submitted", "Submitted"
+    VERIFIED = "verified", "Location verified"
+    REJECTED = "rejected", "Rejected"
+    K_SUCCESS = "k_success", "K-Success"
+
+
+class VerificationResult(models.TextChoices):
+    PENDING = "pending", "Not checked yet"
+    WITHIN_RADIUS = "within_radius", "Within a location's radius"
+    OUT_OF_RADIUS = "out_of_radius", "Too far from every location"
+    OUTSIDE_WINDOW = "outside_window", "Outside the campaign window"
+    NO_POSITION = "no_position", "No position given"
+
+
+class Participation(models.Model):
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="participations")
+    creator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="participations")
+    video_url = models.URLField(max_length=2048)
+    fork_node = models.ForeignKey(
+        "remix.RemixNode", on_delete=models.SET_NULL, null=True, blank=True, related_name="participations"
+    )
+    claimed_position = gis_models.PointField(geography=True, srid=4326, null=True, blank=True)
+    location = models.ForeignKey(
+        CampaignLocation,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="participations",
+        help_text="The nearest location, set by verification.",
+    )
+    verification_result = models.CharField(
+        max_length=16, choices=VerificationResult.choices, default=VerificationResult.PENDING
+    )
+    distance_m = models.FloatField(null=True, blank=True, help_text="Distance to the nearest location, metres.")
+    status = models.CharField(
+        max_length=16, choices=ParticipationStatus.choices, default=ParticipationStatus.SUBMITTED, db_index=True
+    )
+    submitted_at = models.DateTimeField(auto_now_add=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-submitted_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "creator"], name="participation_once_per_campaign"),
+        ]
+        indexes = [models.Index(fields=["campaign", "status"], name="participation_campaign_status")]
+
+    def __str__(self) -> str:
+        return f"{self.creator} in {self.campaign.title} ({self.get_status_display()})"

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class RemixConfig(AppConfig):
+    name = "remix"
+    verbose_name = "Remix"

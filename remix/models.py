@@ -1,0 +1,272 @@
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from pgvector.django import HnswIndex, VectorField
+
+from remix.platforms import Platform
+
+EMBEDDING_DIMENSIONS = 768
+
+
+class Layer(models.TextChoices):
+    MASTER = "master", "Master"
+    FORK = "fork", "Fork"
+
+
+class NodeStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    ANALYZING = "analyzing", "Analyzing"
+    IN_REVIEW = "in_review", "In review"
+    APPROVED = "approved", "Approved"
+    PUBLISHED = "published", "Published"
+    REJECTED = "rejected", "Rejected"
+    NEEDS_REVIEW = "needs_review", "Needs manual review"
+    ARCHIVED = "archived", "Archived"
+
+
+# The workflow: which status may follow which. Services refuse any other move.
+NODE_TRANSITIONS: dict[str, frozenset[str]] = {
+    NodeStatus.DRAFT: frozenset({NodeStatus.ANALYZING, NodeStatus.ARCHIVED}),
+    NodeStatus.ANALYZING: frozenset({NodeStatus.IN_REVIEW, NodeStatus.NEEDS_REVIEW, NodeStatus.ARCHIVED}),
+    NodeStatus.NEEDS_REVIEW: frozenset({NodeStatus.ANALYZING, NodeStatus.IN_REVIEW, NodeStatus.ARCHIVED}),
+    NodeStatus.IN_REVIEW: frozenset(
+        {NodeStatus.APPROVED, NodeStatus.REJECTED, NodeStatus.ANALYZING, NodeStatus.ARCHIVED}
+    ),
+    NodeStatus.APPROVED: frozenset({NodeStatus.PUBLISHED, NodeStatus.IN_REVIEW, NodeStatus.ARCHIVED}),
+    NodeStatus.PUBLISHED: frozenset({NodeStatus.APPROVED, NodeStatus.REJECTED, NodeStatus.ARCHIVED}),
+    NodeStatus.REJECTED: frozenset({NodeStatus.ANALYZING, NodeStatus.IN_REVIEW, NodeStatus.ARCHIVED}),
+    NodeStatus.ARCHIVED: frozenset({NodeStatus.DRAFT}),
+}
+
+
+class CommerceCategory(models.TextChoices):
+    NONE = "none", "No commerce"
+    BEAUTY = "beauty", "Beauty"
+    FASHION = "fashion", "Fashion"
+    FOOD = "food", "Food & drink"
+    TECH = "tech", "Tech & gadgets"
+    LIFESTYLE = "lifestyle", "Lifestyle & home"
+    TRAVEL = "travel", "Travel & places"
+    FITNESS = "fitness", "Fitness & health"
+    ENTERTAINMENT = "entertainment", "Entertainment & K-pop"
+
+
+class RemixNode(models.Model):
+    """A remixable video: a master (published by editors) or a creator's fork of one."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    title = models.CharField(max_length=200)
+    source_url = models.URLField(max_length=2048)
+    platform = models.CharField(max_length=16, choices=Platform.choices, editable=False, db_index=True)
+    layer = models.CharField(max_length=8, choices=Layer.choices, default=Layer.MASTER, db_index=True)
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        help_text="The node this one was remixed from (required for forks).",
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="remix_nodes", null=True, blank=True
+    )
+    status = models.CharField(max_length=16, choices=NodeStatus.choices, default=NodeStatus.DRAFT, db_index=True)
+    commerce_category = models.CharField(
+        max_length=16, choices=CommerceCategory.choices, default=CommerceCategory.NONE, db_index=True
+    )
+    embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS, null=True, blank=True, editable=False)
+    published_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "-created_at"], name="node_status_recent"),
+            models.Index(fields=["layer", "status", "-published_at"], name="node_layer_published"),
+            HnswIndex(
+                name="node_embedding_hnsw",
+                fields=["embedding"],
+                m=16,
+                ef_construction=64,
+                opclasses=["vector_cosine_ops"],
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(layer=Layer.MASTER) | Q(parent__isnull=False), name="node_fork_has_parent"
+            ),
+            models.CheckConstraint(condition=~Q(parent=models.F("id")), name="node_not_own_parent"),
+            models.CheckConstraint(
+                condition=Q(status=NodeStatus.PUBLISHED, published_at__isnull=False) | ~Q(status=NodeStatus.PUBLISHED),
+                name="node_published_has_date",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.get_layer_display()}, {self.get_status_display()})"
+
+
+class AnalysisProvider(models.TextChoices):
+    GEMINI = "gemini", "Google Gemini"
+    PROBE = "probe", "Local probe"
+    MANUAL = "manual", "Editor (manual)"
+
+
+class AnalysisStatus(models.TextChoices):
+    OK = "ok", "OK"
+    FALLBACK = "fallback", "Fallback"
+    FAILED = "failed", "Failed"
+
+
+class VideoAnalysis(models.Model):
+    """One analysis of a node's video. A node keeps every analysis it ever had."""
+
+    node = models.ForeignKey(RemixNode, on_delete=models.CASCADE, related_name="analyses")
+    provider = models.CharField(max_length=16, choices=AnalysisProvider.choices)
+    model = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=16, choices=AnalysisStatus.choices, db_index=True)
+    duration_s = models.DecimalField(
+        max_digits=7, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(Decimal(0))]
+    )
+    bpm = models.DecimalField(
+        max_digits=5,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal(20)), MaxValueValidator(Decimal(300))],
+    )
+    keyframes = models.JSONField(default=list, blank=True, help_text="[{t: seconds, description: …}, …]")
+    hook = models.TextField(blank=True)
+    commerce_category = models.CharField(max_length=16, choices=CommerceCategory.choices, default=CommerceCategory.NONE)
+    probe = models.JSONField(default=dict, blank=True, help_text="What the platform measured itself.")
+    raw_output = models.JSONField(null=True, blank=True)
+    input_tokens = models.PositiveIntegerField(default=0)
+    output_tokens = models.PositiveIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=Decimal(0))
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True, help_text="Why the analysis fell back or failed.")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "video analyses"
+        indexes = [models.Index(fields=["node", "-created_at"], name="analysis_node_latest")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status=AnalysisStatus.FALLBACK) | ~Q(error=""), name="analysis_fallback_has_reason"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_provider_display()} analysis of node {self.node_id} ({self.status})"
+
+
+class BriefSource(models.TextChoices):
+    AI = "ai", "AI (Claude)"
+    RULE_BASED = "rule_based", "Rule-based (not AI)"
+    EDITOR = "editor", "Written by an editor"
+
+
+class ReviewStatus(models.TextChoices):
+    PENDING = "pending", "Awaiting review"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    REGENERATION_REQUESTED = "regeneration_requested", "Regeneration requested"
+    SUPERSEDED = "superseded", "Superseded"
+
+
+class RemixBrief(models.Model):
+    """One version of a node's remix brief.
+
+    `generated` is what the AI (or the rule-based fallback) produced and never
+    changes; `edited` is the editor's version, kept apart so every correction is
+    visible. `content` is what readers see: the edited version if there is one.
+    """
+
+    node = models.ForeignKey(RemixNode, on_delete=models.CASCADE, related_name="briefs")
+    version = models.PositiveIntegerField()
+    source = models.CharField(max_length=16, choices=BriefSource.choices)
+    model = models.CharField(max_length=64, blank=True)
+    prompt_version = models.CharField(max_length=32, blank=True)
+    generated = models.JSONField(help_text="The generator's output, as produced.")
+    edited = models.JSONField(null=True, blank=True, help_text="The editor's corrected version.")
+    regeneration_notes = models.TextField(blank=True, help_text="Editor notes this version was generated with.")
+    review_status = models.CharField(
+        max_length=32, choices=ReviewStatus.choices, default=ReviewStatus.PENDING, db_index=True
+    )
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="reviewed_briefs"
+    )
+    review_notes = models.TextField(blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    revision = models.PositiveIntegerField(default=1, help_text="Bumped on every edit; guards against stale forms.")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["node", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["node", "version"], name="brief_unique_version"),
+            models.CheckConstraint(condition=Q(version__gte=1), name="brief_version_positive"),
+            models.CheckConstraint(
+                condition=~Q(review_status=ReviewStatus.REJECTED) | ~Q(review_notes=""),
+                name="brief_rejection_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Brief v{self.version} of node {self.node_id} ({self.get_review_status_display()})"
+
+    @property
+    def content(self) -> dict:
+        return self.edited if self.edited is not None else self.generated
+
+
+class AIProvider(models.TextChoices):
+    GEMINI = "gemini", "Google Gemini"
+    ANTHROPIC = "anthropic", "Anthropic Claude"
+
+
+class AIPurpose(models.TextChoices):
+    ANALYSIS = "analysis", "Video analysis"
+    BRIEF = "brief", "Remix brief"
+    EMBEDDING = "embedding", "Embedding"
+
+
+class AICallStatus(models.TextChoices):
+    RESERVED = "reserved", "Reserved (in flight)"
+    OK = "ok", "OK"
+    ERROR = "error", "Error"
+    REFUSED_BUDGET = "refused_budget", "Refused: over budget"
+
+
+class AICall(models.Model):
+    """The ledger of provider calls: every call's tokens and cost, for the monthly budget."""
+
+    provider = models.CharField(max_length=16, choices=AIProvider.choices)
+    model = models.CharField(max_length=64)
+    purpose = models.CharField(max_length=16, choices=AIPurpose.choices)
+    node = models.ForeignKey(RemixNode, on_delete=models.SET_NULL, null=True, blank=True, related_name="ai_calls")
+    input_tokens = models.PositiveIntegerField(default=0)
+    output_tokens = models.PositiveIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=Decimal(0))
+    status = models.CharField(max_length=16, choices=AICallStatus.choices, db_index=True)
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "AI call"
+        indexes = [models.Index(fields=["provider", "model", "created_at"], name="aicall_provider_month")]
+        constraints = [models.CheckConstraint(condition=Q(cost_usd__gte=0), name="aicall_cost_not_negative")]
+
+    def __str__(self) -> str:
+        return f"{self.provider}/{self.model} {self.purpose} ${self.cost_usd} ({self.status})"

@@ -1,0 +1,33 @@
+"""Which platform a video URL belongs to, from its host and path."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from django.db import models
+
+
+class Platform(models.TextChoices):
+    YOUTUBE = "youtube", "YouTube"
+    YOUTUBE_SHORTS = "youtube_shorts", "YouTube Shorts"
+    TIKTOK = "tiktok", "TikTok"
+    INSTAGRAM = "instagram", "Instagram Reels"
+    DIRECT = "direct", "Direct video link"
+
+
+def _host_matches(host: str, domain: str) -> bool:
+    return host == domain or host.endswith("." + domain)
+
+
+def platform_from_url(url: str) -> Platform:
+    """Classify a video URL. Unknown hosts are direct links (downloaded, not fetched by URL)."""
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").lower()
+    path = parts.path.lower()
+    if _host_matches(host, "youtube.com") or host == "youtu.be":
+        return Platform.YOUTUBE_SHORTS if path.startswith("/shorts/") else Platform.YOUTUBE
+    if _host_matches(host, "tiktok.com"):
+        return Platform.TIKTOK
+    if _host_matches(host, "instagram.com"):
+        return Platform.INSTAGRAM
+    return Platform.DIRECT

@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.services import audit_log_record
+from kmeme.errors import ApplicationError
+from remix.models import (
+    NODE_TRANSITIONS,
+    AnalysisProvider,
+    AnalysisStatus,
+    BriefSource,
+    CommerceCategory,
+    Layer,
+    NodeStatus,
+    RemixBrief,
+    RemixNode,
+    VideoAnalysis,
+)
+from remix.platforms import platform_from_url
+
+
+def node_create(
+    *,
+    title: str,
+    source_url: str,
+    owner: User | None,
+    layer: str = Layer.MASTER,
+    parent: RemixNode | None = None,
+    commerce_category: str = CommerceCategory.NONE,
+) -> RemixNode:
+    """Create a node in draft. The platform is derived from the URL, never taken from the caller."""
+    node = RemixNode(
+        title=title.strip(),
+        source_url=source_url.strip(),
+        platform=platform_from_url(source_url),
+        layer=layer,
+        parent=parent,
+        owner=owner,
+        commerce_category=commerce_category,
+    )
+    node.full_clean()
+    node.save()
+    return node
+
+
+@transaction.atomic
+def node_transition(*, node: RemixNode, to: str, actor: User | None, reason: str = "") -> RemixNode:
+    """Move a node along the status workflow, or refuse with `invalid_transition`.
+
+    Locks the node's row, so two concurrent moves cannot both start from the same state.
+    """
+    locked = RemixNode.objects.select_for_update().get(pk=node.pk)
+    before = locked.status
+    if to not in NODE_TRANSITIONS.get(before, frozenset()):
+        raise ApplicationError(
+            f"A node cannot go from '{before}' to '{to}'.",
+            code="invalid_transition",
+            status_code=409,
+            details={"from": before, "to": to, "allowed": sorted(NODE_TRANSITIONS.get(before, ()))},
+        )
+    locked.status = to
+    if to == NodeStatus.PUBLISHED:
+        locked.published_at = timezone.now()
+    elif before == NodeStatus.PUBLISHED:
+        locked.published_at = None
+    locked.save(update_fields=["status", "published_at", "updated_at"])
+    audit_log_record(
+        actor=actor, action="node.transition", target=locked, details={"from": before, "to": to, "reason": reason}
+    )
+    node.status, node.published_at, node.updated_at = locked.status, locked.published_at, locked.updated_at
+    return node
+
+
+def analysis_record(
+    *,
+    node: RemixNode,
+    provider: str,
+    status: str,
+    model: str = "",
+    duration_s: Decimal | float | None = None,
+    bpm: Decimal | float | None = None,
+    keyframes: list[dict[str, Any]] | None = None,
+    hook: str = "",
+    commerce_category: str = CommerceCategory.NONE,
+    probe: dict[str, Any] | None = None,
+    raw_output: Any = None,
+    error: str = "",
+    **usage: Any,
+) -> VideoAnalysis:
+    """Store one analysis of a node (an AI result, a fallback, or an editor's manual entry)."""
+    analysis = VideoAnalysis(
+        node=node,
+        provider=AnalysisProvider(provider),
+        status=AnalysisStatus(status),
+        model=model,
+        duration_s=None if duration_s is None else Decimal(str(duration_s)),
+        bpm=None if bpm is None else Decimal(str(bpm)),
+        keyframes=keyframes or [],
+        hook=hook,
+        commerce_category=commerce_category,
+        probe=probe or {},
+        raw_output=raw_output,
+        error=error,
+        **usage,
+    )
+    analysis.full_clean()
+    analysis.save()
+    return analysis
+
+
+@transaction.atomic
+def brief_create(
+    *,
+    node: RemixNode,
+    content: dict[str, Any],
+    source: str,
+    model: str = "",
+    prompt_version: str = "",
+    regeneration_notes: str = "",
+) -> RemixBrief:
+    """Add the next brief version to a node; earlier pending versions are superseded."""
+    RemixNode.objects.select_for_update().filter(pk=node.pk).first()  # serialise version numbering per node
+    latest = node.briefs.aggregate(v=Max("version"))["v"] or 0
+    node.briefs.filter(review_status="pending").update(review_status="superseded")
+    brief = RemixBrief(
+        node=node,
+        version=latest + 1,
+        source=BriefSource(source),
+        model=model,
+        prompt_version=prompt_version,
+        generated=content,
+        regeneration_notes=regeneration_notes,
+    )
+    brief.full_clean()
+    brief.save()
+    return brief

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# `make test`: the same provisioning as `make run`, then ruff and the whole pytest
+# suite (with coverage, failing under 70 %) against real PostgreSQL/PostGIS/pgvector
+# and Redis. pytest-django creates its own test database; the dev data is untouched.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+
+bash scripts/provision.sh
+before=$(bash scripts/services.sh status)
+bash scripts/services.sh start
+stop_started() { if [ "$before" != "$(bash scripts/services.sh status)" ]; then bash scripts/services.sh stop; fi; }
+trap stop_started EXIT
+
+step "ruff"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+
+step "pytest"
+# shellcheck disable=SC2086
+.venv/bin/pytest --cov --cov-report=term ${PYTEST_ARGS:-}

@@ -1,0 +1,113 @@
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import Role
+from campaigns.models import Participation, ParticipationStatus, VerificationResult
+from campaigns.services import campaign_create, campaign_location_add, participation_submit
+from kmeme.errors import ApplicationError
+from remix.models import Layer
+from tests.accounts.factories import UserFactory
+from tests.campaigns.factories import BrandFactory, CampaignFactory
+from tests.remix.factories import NodeFactory
+
+pytestmark = pytest.mark.django_db
+
+SEONGSU = (127.0557, 37.5446)
+
+
+@pytest.fixture
+def campaign():
+    campaign = CampaignFactory()
+    campaign_location_add(campaign=campaign, name="Seongsu", longitude=SEONGSU[0], latitude=SEONGSU[1], radius_m=300)
+    campaign_location_add(campaign=campaign, name="Hongdae", longitude=126.9237, latitude=37.5563, radius_m=250)
+    return campaign
+
+
+def test_a_creator_within_the_radius_is_verified_at_the_nearest_location(campaign):
+    p = participation_submit(
+        campaign=campaign,
+        creator=UserFactory(),
+        video_url="https://www.tiktok.com/@c/video/1",
+        longitude=127.0561,
+        latitude=37.5449,  # about 50 m from the Seongsu pop-up
+    )
+    assert p.status == ParticipationStatus.VERIFIED
+    assert p.verification_result == VerificationResult.WITHIN_RADIUS
+    assert p.location.name == "Seongsu"
+    assert 30 < p.distance_m < 70
+
+
+def test_a_creator_too_far_away_is_rejected_with_the_distance(campaign):
+    p = participation_submit(
+        campaign=campaign,
+        creator=UserFactory(),
+        video_url="https://www.tiktok.com/@c/video/2",
+        longitude=127.0276,
+        latitude=37.4979,  # Gangnam station, kilometres away
+    )
+    assert p.status == ParticipationStatus.REJECTED
+    assert p.verification_result == VerificationResult.OUT_OF_RADIUS
+    assert p.distance_m > 3000
+
+
+def test_outside_the_campaign_window_is_rejected(campaign):
+    p = participation_submit(
+        campaign=campaign,
+        creator=UserFactory(),
+        video_url="https://www.tiktok.com/@c/video/3",
+        longitude=SEONGSU[0],
+        latitude=SEONGSU[1],
+        at=campaign.ends_at + timedelta(minutes=1),
+    )
+    assert p.verification_result == VerificationResult.OUTSIDE_WINDOW
+    assert p.status == ParticipationStatus.REJECTED
+
+
+def test_without_a_position_nothing_can_be_verified(campaign):
+    p = participation_submit(
+        campaign=campaign,
+        creator=UserFactory(),
+        video_url="https://www.tiktok.com/@c/video/4",
+        longitude=None,
+        latitude=None,
+    )
+    assert p.verification_result == VerificationResult.NO_POSITION
+
+
+def test_one_participation_per_creator_and_campaign(campaign):
+    creator = UserFactory(role=Role.CREATOR)
+    participation_submit(
+        campaign=campaign, creator=creator, video_url="https://x.com/a.mp4", longitude=None, latitude=None
+    )
+    with pytest.raises(ApplicationError) as excinfo:
+        participation_submit(
+            campaign=campaign, creator=creator, video_url="https://x.com/b.mp4", longitude=None, latitude=None
+        )
+    assert (excinfo.value.code, excinfo.value.status_code) == ("already_participating", 409)
+    assert Participation.objects.filter(creator=creator).count() == 1
+    with pytest.raises(IntegrityError, match="participation_once_per_campaign"), transaction.atomic():
+        Participation.objects.create(campaign=campaign, creator=creator, video_url="https://x.com/c.mp4")
+
+
+def test_campaign_must_end_after_it_starts():
+    now = timezone.now()
+    with pytest.raises(ValidationError, match="campaign_ends_after_start"):
+        campaign_create(brand=BrandFactory(), title="Backwards", starts_at=now, ends_at=now - timedelta(days=1))
+
+
+def test_campaigns_feature_masters_only():
+    fork = NodeFactory(layer=Layer.FORK, parent=NodeFactory())
+    with pytest.raises(ApplicationError) as excinfo:
+        CampaignFactory(master_nodes=[fork])
+    assert excinfo.value.code == "campaign_needs_masters"
+
+
+@pytest.mark.parametrize("radius", [0, 5, 50_001])
+def test_location_radius_must_be_sane(radius):
+    with pytest.raises(ValidationError) as excinfo:
+        campaign_location_add(campaign=CampaignFactory(), name="x", longitude=127.0, latitude=37.5, radius_m=radius)
+    assert "radius_m" in excinfo.value.message_dict

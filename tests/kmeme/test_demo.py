@@ -1,0 +1,53 @@
+from io import StringIO
+
+import pytest
+from django.apps import apps
+from django.core.management import call_command
+
+from kmeme.demo import demo_load
+from remix.models import NodeStatus, RemixNode
+
+pytestmark = pytest.mark.django_db
+
+PROJECT_APPS = ("accounts", "remix", "genealogy", "campaigns")
+
+
+def _counts() -> dict[str, int]:
+    return {
+        model._meta.label: model.objects.count()
+        for app in PROJECT_APPS
+        for model in apps.get_app_config(app).get_models()
+    }
+
+
+def test_demo_data_covers_every_status_and_app():
+    demo_load()
+    statuses = set(RemixNode.objects.values_list("status", flat=True))
+    assert statuses == set(NodeStatus.values)
+    empty = [label for label, n in _counts().items() if n == 0]
+    # The AI ledger is empty on purpose: demo content is not AI output.
+    assert empty == ["remix.AICall"]
+    assert RemixNode.objects.filter(layer="fork").count() == 2
+
+
+def test_demo_data_loads_twice_without_duplicating_anything():
+    first = StringIO()
+    call_command("seed_demo", stdout=first)
+    assert "Demo data loaded" in first.getvalue()
+    after_first = _counts()
+    second = StringIO()
+    call_command("seed_demo", stdout=second)
+    assert "already loaded" in second.getvalue()
+    assert _counts() == after_first
+
+
+def test_dev_admin_prints_a_working_login(client, tmp_path, settings):
+    settings.DEBUG = True
+    out = StringIO()
+    password_file = tmp_path / "pw"
+    call_command("dev_admin", password_file=str(password_file), stdout=out)
+    call_command("dev_admin", password_file=str(password_file), stdout=StringIO())  # idempotent
+    password = password_file.read_text().strip()
+    assert f"admin@kmeme.local / {password}" in out.getvalue()
+    assert client.login(email="admin@kmeme.local", password=password)
+    assert client.get("/admin/").status_code == 200

@@ -1,0 +1,140 @@
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from accounts.models import AuditLog, Role
+from kmeme.errors import ApplicationError
+from remix.models import Layer, NodeStatus, RemixBrief, RemixNode, ReviewStatus
+from remix.platforms import Platform, platform_from_url
+from remix.services import analysis_record, brief_create, node_create, node_transition
+from tests.accounts.factories import UserFactory
+from tests.remix.factories import NodeFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize(
+    ("url", "platform"),
+    [
+        ("https://www.youtube.com/watch?v=abc", Platform.YOUTUBE),
+        ("https://youtu.be/abc", Platform.YOUTUBE),
+        ("https://m.youtube.com/shorts/abc", Platform.YOUTUBE_SHORTS),
+        ("https://www.tiktok.com/@a/video/1", Platform.TIKTOK),
+        ("https://vm.tiktok.com/ZS123/", Platform.TIKTOK),
+        ("https://www.instagram.com/reel/C1/", Platform.INSTAGRAM),
+        ("https://cdn.example.com/v.mp4", Platform.DIRECT),
+        ("https://notyoutube.com/watch?v=1", Platform.DIRECT),
+    ],
+)
+def test_platform_is_derived_from_the_url(url, platform):
+    assert platform_from_url(url) == platform
+
+
+def test_node_create_derives_platform_and_starts_in_draft():
+    node = NodeFactory(source_url="https://www.instagram.com/reel/Cxyz/")
+    assert node.platform == Platform.INSTAGRAM
+    assert node.status == NodeStatus.DRAFT
+    assert node.public_id is not None
+
+
+def test_invalid_url_is_refused():
+    with pytest.raises(ValidationError) as excinfo:
+        node_create(title="x", source_url="javascript:alert(1)", owner=None)
+    assert "source_url" in excinfo.value.message_dict
+
+
+def test_a_fork_needs_a_parent():
+    with pytest.raises(ValidationError, match="node_fork_has_parent"):
+        NodeFactory(layer=Layer.FORK, parent=None)
+    with pytest.raises(IntegrityError, match="node_fork_has_parent"), transaction.atomic():
+        RemixNode.objects.bulk_create([RemixNode(title="f", source_url="https://x.com/v.mp4", layer=Layer.FORK)])
+
+
+def test_a_node_cannot_be_its_own_parent():
+    node = NodeFactory()
+    with pytest.raises(IntegrityError, match="node_not_own_parent"), transaction.atomic():
+        RemixNode.objects.filter(pk=node.pk).update(parent=node)
+
+
+def test_workflow_walks_to_published_and_audits_each_step():
+    editor = UserFactory(role=Role.EDITOR)
+    node = NodeFactory()
+    for status in ["analyzing", "in_review", "approved", "published"]:
+        node_transition(node=node, to=status, actor=editor)
+    node.refresh_from_db()
+    assert node.status == NodeStatus.PUBLISHED and node.published_at is not None
+    steps = AuditLog.objects.filter(action="node.transition", target_id=str(node.pk)).order_by("id")
+    assert [(e.details["from"], e.details["to"]) for e in steps] == [
+        ("draft", "analyzing"),
+        ("analyzing", "in_review"),
+        ("in_review", "approved"),
+        ("approved", "published"),
+    ]
+    assert all(e.actor == editor for e in steps)
+
+
+def test_workflow_refuses_skipping_review():
+    node = NodeFactory()
+    with pytest.raises(ApplicationError) as excinfo:
+        node_transition(node=node, to="published", actor=None)
+    assert excinfo.value.code == "invalid_transition" and excinfo.value.status_code == 409
+    node.refresh_from_db()
+    assert node.status == NodeStatus.DRAFT
+    assert not AuditLog.objects.filter(target_id=str(node.pk)).exists()
+
+
+def test_unpublishing_clears_the_publication_date():
+    node = NodeFactory()
+    for status in ["analyzing", "in_review", "approved", "published", "approved"]:
+        node_transition(node=node, to=status, actor=None)
+    node.refresh_from_db()
+    assert node.published_at is None
+
+
+def test_published_status_requires_a_publication_date_in_the_database():
+    node = NodeFactory()
+    with pytest.raises(IntegrityError, match="node_published_has_date"), transaction.atomic():
+        RemixNode.objects.filter(pk=node.pk).update(status=NodeStatus.PUBLISHED)
+
+
+def test_brief_versions_count_up_and_supersede_pending_ones():
+    node = NodeFactory()
+    first = brief_create(node=node, content={"concept": "a"}, source="rule_based")
+    second = brief_create(
+        node=node, content={"concept": "b"}, source="ai", model="claude", regeneration_notes="shorter"
+    )
+    first.refresh_from_db()
+    assert (first.version, second.version) == (1, 2)
+    assert first.review_status == ReviewStatus.SUPERSEDED and second.review_status == ReviewStatus.PENDING
+    with pytest.raises(IntegrityError, match="brief_unique_version"), transaction.atomic():
+        RemixBrief.objects.create(node=node, version=2, source="ai", generated={})
+
+
+def test_the_editors_version_is_kept_apart_from_the_generated_one():
+    brief = brief_create(node=NodeFactory(), content={"caption": "AI caption"}, source="ai")
+    assert brief.content == {"caption": "AI caption"}
+    brief.edited = {"caption": "Editor caption"}
+    brief.save()
+    brief.refresh_from_db()
+    assert brief.generated == {"caption": "AI caption"}
+    assert brief.content == {"caption": "Editor caption"}
+
+
+def test_a_rejected_brief_must_say_why():
+    brief = brief_create(node=NodeFactory(), content={"concept": "x"}, source="ai")
+    brief.review_status = ReviewStatus.REJECTED
+    with pytest.raises(ValidationError, match="brief_rejection_has_reason"):
+        brief.full_clean()
+
+
+def test_a_fallback_analysis_must_give_its_reason():
+    with pytest.raises(ValidationError, match="analysis_fallback_has_reason"):
+        analysis_record(node=NodeFactory(), provider="probe", status="fallback")
+    analysis = analysis_record(node=NodeFactory(), provider="probe", status="fallback", error="no key", bpm=None)
+    assert analysis.duration_s is None and analysis.bpm is None
+
+
+def test_bpm_out_of_human_range_is_refused():
+    with pytest.raises(ValidationError) as excinfo:
+        analysis_record(node=NodeFactory(), provider="manual", status="ok", bpm=900)
+    assert "bpm" in excinfo.value.message_dict
