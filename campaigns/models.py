@@ -63,7 +63,12 @@ class Campaign(models.Model):
         ordering = ["-starts_at", "-id"]
         indexes = [models.Index(fields=["status", "starts_at", "ends_at"], name="campaign_active_window")]
         constraints = [
-            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="campaign_ends_after_start"),
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")),
+                name="campaign_ends_after_start",
+                violation_error_code="campaign_window_invalid",
+                violation_error_message="A campaign must end after it starts.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -138,7 +143,11 @@ class Participation(models.Model):
     class Meta:
         ordering = ["-submitted_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["campaign", "creator"], name="participation_once_per_campaign"),
+            models.UniqueConstraint(
+                fields=["campaign", "creator"],
+                name="participation_once_per_campaign",
+                violation_error_message="This creator has already joined this campaign.",
+            ),
         ]
         indexes = [models.Index(fields=["campaign", "status"], name="participation_campaign_status")]
 

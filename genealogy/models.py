@@ -35,8 +35,17 @@ class Mutation(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["parent", "child"], name="mutation_one_edge_per_pair"),
-            models.CheckConstraint(condition=~Q(parent=F("child")), name="mutation_no_self_loop"),
+            models.UniqueConstraint(
+                fields=["parent", "child"],
+                name="mutation_one_edge_per_pair",
+                violation_error_message="These two nodes are already linked.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(parent=F("child")),
+                name="mutation_no_self_loop",
+                violation_error_code="mutation_self_loop",
+                violation_error_message="A node cannot be its own parent.",
+            ),
             models.CheckConstraint(
                 condition=Q(mutation_types__len__gt=0) & Q(mutation_types__contained_by=list(MutationType.values)),
                 name="mutation_types_known_nonempty",

@@ -100,7 +100,10 @@ class RemixNode(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(layer=Layer.MASTER) | Q(parent__isnull=False), name="node_fork_has_parent"
+                condition=Q(layer=Layer.MASTER) | Q(parent__isnull=False),
+                name="node_fork_has_parent",
+                violation_error_code="fork_needs_parent",
+                violation_error_message="A fork must name the node it was remixed from.",
             ),
             models.CheckConstraint(condition=~Q(parent=models.F("id")), name="node_not_own_parent"),
             models.CheckConstraint(
@@ -160,7 +163,10 @@ class VideoAnalysis(models.Model):
         indexes = [models.Index(fields=["node", "-created_at"], name="analysis_node_latest")]
         constraints = [
             models.CheckConstraint(
-                condition=~Q(status=AnalysisStatus.FALLBACK) | ~Q(error=""), name="analysis_fallback_has_reason"
+                condition=~Q(status=AnalysisStatus.FALLBACK) | ~Q(error=""),
+                name="analysis_fallback_has_reason",
+                violation_error_code="fallback_needs_reason",
+                violation_error_message="A fallback analysis must say why the AI result is missing.",
             ),
         ]
 
@@ -218,6 +224,8 @@ class RemixBrief(models.Model):
             models.CheckConstraint(
                 condition=~Q(review_status=ReviewStatus.REJECTED) | ~Q(review_notes=""),
                 name="brief_rejection_has_reason",
+                violation_error_code="rejection_needs_reason",
+                violation_error_message="A rejected brief needs a reason.",
             ),
         ]
 

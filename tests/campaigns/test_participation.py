@@ -95,7 +95,7 @@ def test_one_participation_per_creator_and_campaign(campaign):
 
 def test_campaign_must_end_after_it_starts():
     now = timezone.now()
-    with pytest.raises(ValidationError, match="campaign_ends_after_start"):
+    with pytest.raises(ValidationError, match="A campaign must end after it starts"):
         campaign_create(brand=BrandFactory(), title="Backwards", starts_at=now, ends_at=now - timedelta(days=1))
 
 

@@ -44,7 +44,7 @@ def test_invalid_url_is_refused():
 
 
 def test_a_fork_needs_a_parent():
-    with pytest.raises(ValidationError, match="node_fork_has_parent"):
+    with pytest.raises(ValidationError, match="A fork must name the node it was remixed from"):
         NodeFactory(layer=Layer.FORK, parent=None)
     with pytest.raises(IntegrityError, match="node_fork_has_parent"), transaction.atomic():
         RemixNode.objects.bulk_create([RemixNode(title="f", source_url="https://x.com/v.mp4", layer=Layer.FORK)])
@@ -123,12 +123,13 @@ def test_the_editors_version_is_kept_apart_from_the_generated_one():
 def test_a_rejected_brief_must_say_why():
     brief = brief_create(node=NodeFactory(), content={"concept": "x"}, source="ai")
     brief.review_status = ReviewStatus.REJECTED
-    with pytest.raises(ValidationError, match="brief_rejection_has_reason"):
+    with pytest.raises(ValidationError, match="A rejected brief needs a reason") as excinfo:
         brief.full_clean()
+    assert excinfo.value.error_dict["__all__"][0].code == "rejection_needs_reason"
 
 
 def test_a_fallback_analysis_must_give_its_reason():
-    with pytest.raises(ValidationError, match="analysis_fallback_has_reason"):
+    with pytest.raises(ValidationError, match="must say why the AI result is missing"):
         analysis_record(node=NodeFactory(), provider="probe", status="fallback")
     analysis = analysis_record(node=NodeFactory(), provider="probe", status="fallback", error="no key", bpm=None)
     assert analysis.duration_s is None and analysis.bpm is None
