@@ -17,5 +17,8 @@ step "ruff"
 .venv/bin/ruff format --check .
 
 step "pytest"
+# The 70 % coverage bar applies to the whole suite, not to a run narrowed with PYTEST_ARGS.
+cov_args=(--cov --cov-report=term)
+[ -n "${PYTEST_ARGS:-}" ] && cov_args+=(--cov-fail-under=0)
 # shellcheck disable=SC2086
-.venv/bin/pytest --cov --cov-report=term ${PYTEST_ARGS:-}
+.venv/bin/pytest "${cov_args[@]}" ${PYTEST_ARGS:-}

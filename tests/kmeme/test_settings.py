@@ -16,7 +16,8 @@ PRODUCTION_ENV = {
 
 
 def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV and k != "DJANGO_SETTINGS_MODULE"}
+    ignored = {*PRODUCTION_ENV, "DJANGO_SETTINGS_MODULE", "SENTRY_DSN"}
+    clean = {k: v for k, v in os.environ.items() if k not in ignored}
     return subprocess.run(  # noqa: S603 - our own manage.py with fixed arguments
         [sys.executable, "manage.py", *args],
         cwd=settings.BASE_DIR,
@@ -49,3 +50,18 @@ def test_complete_production_environment_passes_check_deploy_with_zero_warnings(
 def test_development_defaults_need_no_environment_at_all():
     result = _manage("check", env={})
     assert result.returncode == 0, result.stderr
+
+
+def test_sentry_is_on_with_a_dsn_sampling_ten_percent_without_personal_data():
+    probe = (
+        "import sentry_sdk; c = sentry_sdk.get_client();"
+        "print(c.is_active(), c.options['traces_sample_rate'], c.options['send_default_pii'])"
+    )
+    result = _manage("shell", "-c", probe, env={"SENTRY_DSN": "http://public@127.0.0.1:9/1"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-3:] == ["True", "0.1", "False"]
+
+
+def test_sentry_is_off_without_a_dsn():
+    result = _manage("shell", "-c", "import sentry_sdk; print(sentry_sdk.get_client().is_active())", env={})
+    assert result.stdout.split()[-1] == "False"
