@@ -32,12 +32,14 @@ class ApplicationError(Exception):
         code: str = "invalid_operation",
         status_code: int = status.HTTP_400_BAD_REQUEST,
         details: dict[str, Any] | None = None,
+        retry_after: int | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
         self.status_code = status_code
         self.details = details
+        self.retry_after = retry_after
 
 
 # DRF's own default codes, renamed where the default is vague.
@@ -85,10 +87,13 @@ def _code_for(exc: exceptions.APIException) -> str:
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF EXCEPTION_HANDLER: every error, ours or DRF's, in one shape."""
     if isinstance(exc, ApplicationError):
-        return Response(
+        response = Response(
             error_body(status_code=exc.status_code, code=exc.code, message=exc.message, details=exc.details),
             status=exc.status_code,
         )
+        if exc.retry_after is not None:
+            response["Retry-After"] = str(exc.retry_after)
+        return response
     if isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         exc = exceptions.ValidationError(detail=detail)

@@ -37,6 +37,15 @@ def _check_redis() -> dict[str, Any]:
     return {"ok": True}
 
 
+def _providers() -> dict[str, Any]:
+    from django.conf import settings
+
+    from kmeme.ai.circuit import circuit_state
+
+    configured = {"gemini": bool(settings.GEMINI_API_KEY), "anthropic": bool(settings.ANTHROPIC_API_KEY)}
+    return {name: {"configured": on, "circuit": circuit_state(provider=name)} for name, on in configured.items()}
+
+
 CHECKS: dict[str, Callable[[], dict[str, Any]]] = {"database": _check_database, "redis": _check_redis}
 
 
@@ -62,4 +71,7 @@ def ready(request: HttpRequest) -> JsonResponse:
     checks = {name: _run(check) for name, check in CHECKS.items()}
     failing = [name for name, result in checks.items() if not result["ok"]]
     body = {"status": "ready" if not failing else "unavailable", "failing": failing, "checks": checks}
+    if not failing:
+        # Informational: an open circuit means analyses fall back to manual review; the site itself is ready.
+        body["providers"] = _providers()
     return JsonResponse(body, status=503 if failing else 200)

@@ -181,6 +181,14 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a `status`; name each choice set after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "NodeStatusEnum": "remix.models.NodeStatus",
+        "AnalysisStatusEnum": "remix.models.AnalysisStatus",
+        "ReviewStatusEnum": "remix.models.ReviewStatus",
+        "CampaignStatusEnum": "campaigns.models.CampaignStatus",
+        "ParticipationStatusEnum": "campaigns.models.ParticipationStatus",
+    },
 }
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=30)),
@@ -193,10 +201,59 @@ CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=["http://localho
 CORS_URLS_REGEX = r"^/api/.*$"
 
 
-# --- AI providers: off unless their keys are set ------------------------------------
+# --- AI providers: each is off while its key is empty --------------------------------
 GEMINI_API_KEY = env.str("GEMINI_API_KEY", default="")
 ANTHROPIC_API_KEY = env.str("ANTHROPIC_API_KEY", default="")
+# Base URLs: empty means the providers' public endpoints (tests point them at loopback doubles).
+GEMINI_BASE_URL = env.str("GEMINI_BASE_URL", default="")
+ANTHROPIC_BASE_URL = env.str("ANTHROPIC_BASE_URL", default="")
+# Current models as listed by the installed SDKs (google-genai 3.x, anthropic 2.x).
+GEMINI_MODEL = env.str("GEMINI_MODEL", default="gemini-3.8-flash")
+GEMINI_EMBEDDING_MODEL = env.str("GEMINI_EMBEDDING_MODEL", default="gemini-embedding-2")
+CLAUDE_MODEL = env.str("CLAUDE_MODEL", default="claude-sonnet-5-5")
+# USD per million tokens (input, output). Check against the providers' price pages when changing models.
+AI_PRICES: dict[str, tuple[float, float]] = {
+    "gemini-3.8-flash": (0.30, 2.50),
+    "gemini-3.5-flash": (0.30, 2.50),
+    "gemini-3.1-pro-preview": (2.00, 12.00),
+    "gemini-embedding-2": (0.15, 0.0),
+    "claude-sonnet-5-5": (3.00, 15.00),
+    "claude-haiku-5-5": (1.00, 5.00),
+    "claude-opus-5-5": (5.00, 25.00),
+}
+AI_PRICES.update(env.json("AI_PRICES_JSON", default={}))
+for _model in (GEMINI_MODEL, CLAUDE_MODEL):
+    if _model not in AI_PRICES:
+        raise ImproperlyConfigured(
+            f"No price for model '{_model}': add it to AI_PRICES_JSON, "
+            f'e.g. {{"{_model}": [input_usd_per_mtok, output_usd_per_mtok]}}.'
+        )
 LLM_MONTHLY_CAP = env.float("LLM_MONTHLY_CAP", default=50.0)
+AI_TIMEOUT_S = env.float("AI_TIMEOUT_S", default=60.0)
+AI_RETRY_ATTEMPTS = env.int("AI_RETRY_ATTEMPTS", default=3)
+AI_RETRY_WAIT_MIN_S = env.float("AI_RETRY_WAIT_MIN_S", default=2.0)
+AI_RETRY_WAIT_MAX_S = env.float("AI_RETRY_WAIT_MAX_S", default=10.0)
+AI_CIRCUIT_FAILURES = env.int("AI_CIRCUIT_FAILURES", default=5)
+AI_CIRCUIT_COOLDOWN_S = env.int("AI_CIRCUIT_COOLDOWN_S", default=60)
+GEMINI_MAX_OUTPUT_TOKENS = env.int("GEMINI_MAX_OUTPUT_TOKENS", default=4096)
+CLAUDE_MAX_OUTPUT_TOKENS = env.int("CLAUDE_MAX_OUTPUT_TOKENS", default=4096)
+GEMINI_INLINE_MAX_BYTES = env.int("GEMINI_INLINE_MAX_BYTES", default=20 * 1024 * 1024)
+GEMINI_FILE_ACTIVE_TIMEOUT_S = env.float("GEMINI_FILE_ACTIVE_TIMEOUT_S", default=120.0)
+GEMINI_FILE_POLL_S = env.float("GEMINI_FILE_POLL_S", default=2.0)
+GEMINI_CACHE_TTL_S = env.int("GEMINI_CACHE_TTL_S", default=24 * 3600)
+# Words a brief may not contain (checked before an editor sees it); comma-separated to extend.
+AI_FORBIDDEN_WORDS = [
+    *env.list("AI_FORBIDDEN_WORDS", default=[]),
+    *("도박", "카지노", "마약", "대마", "불법 다운로드", "gambling", "casino", "cocaine", "pirated"),
+]
+
+# --- Analyses: media limits, rate limits and the daily quota ----------------------------
+MEDIA_MAX_BYTES = env.int("MEDIA_MAX_BYTES", default=200 * 1024 * 1024)
+MEDIA_MAX_DURATION_S = env.int("MEDIA_MAX_DURATION_S", default=600)
+MEDIA_FETCH_TIMEOUT_S = env.float("MEDIA_FETCH_TIMEOUT_S", default=30.0)
+ANALYSIS_RATE_LIMITS = env.list("ANALYSIS_RATE_LIMITS", default=["10/m", "100/h"])
+ANALYSIS_DAILY_QUOTA = env.int("ANALYSIS_DAILY_QUOTA", default=50)
+RATELIMIT_USE_CACHE = "default"
 
 # Debian 12 ships GDAL 3.6; Django asks for 3.9+ so GDAL can be told to refuse file and network
 # access while parsing spatial references. Nothing here hands user text to GDAL: positions arrive
@@ -244,6 +301,12 @@ LOGGING = {
         "procrastinate": {"level": "INFO"},
         "procrastinate.blueprints": {"level": "WARNING"},
         "procrastinate.periodic": {"level": "WARNING"},
+        "procrastinate.jobs": {"level": "WARNING"},
+        # The SDKs' HTTP clients log every request at INFO; our own call log says what matters.
+        "httpx2": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},
+        "google_genai": {"level": "WARNING"},
+        "anthropic": {"level": "WARNING"},
     },
 }
 

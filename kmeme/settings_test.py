@@ -5,9 +5,12 @@ pytest-django creates its own `test_<name>` database and cache keys live under
 their own prefix, so a test run never touches development data.
 """
 
+import os
+
 from kmeme.settings import *  # noqa: F403
 from kmeme.settings import CACHES
 
-CACHES["default"]["KEY_PREFIX"] = "kmeme-test"
+# Per process, so two test runs on one Redis (a developer's and CI's) never clear each other's keys.
+CACHES["default"]["KEY_PREFIX"] = f"kmeme-test-{os.getpid()}"
 # Hashing passwords is deliberately slow; tests create many users.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

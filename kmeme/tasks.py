@@ -13,3 +13,11 @@ JOB_RETENTION_HOURS = 24 * 14
 async def jobs_prune(context: JobContext, timestamp: int) -> None:
     """Delete finished jobs older than two weeks; failed jobs stay for someone to look at."""
     await context.app.job_manager.delete_old_jobs(nb_hours=JOB_RETENTION_HOURS, include_failed=False)
+
+
+@app.periodic(cron="* * * * *")
+@app.task(queue="maintenance", queueing_lock="jobs_retry_stalled", pass_context=True)
+async def jobs_retry_stalled(context: JobContext, timestamp: int) -> None:
+    """Re-queue jobs whose worker died mid-way (no heartbeat for a minute); their steps are idempotent."""
+    for job in await context.app.job_manager.get_stalled_jobs(seconds_since_heartbeat=60):
+        await context.app.job_manager.retry_job(job)

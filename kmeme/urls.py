@@ -10,6 +10,7 @@ admin.site.index_title = "Review console"
 
 api_v1 = [
     path("", include("accounts.urls")),
+    path("", include("remix.urls")),
 ]
 
 urlpatterns = [

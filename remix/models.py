@@ -81,6 +81,19 @@ class RemixNode(models.Model):
         max_length=16, choices=CommerceCategory.choices, default=CommerceCategory.NONE, db_index=True
     )
     embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS, null=True, blank=True, editable=False)
+    media_name = models.CharField(
+        max_length=512, blank=True, editable=False, help_text="The downloaded video in media storage, if fetched."
+    )
+    probe = models.JSONField(default=dict, blank=True, editable=False, help_text="What the platform measured itself.")
+    analysis_requested_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the node last entered analysis; steps of that run are newer.",
+    )
+    pipeline_error = models.TextField(
+        blank=True, editable=False, help_text="The last error of the analysis job, until a run succeeds."
+    )
     published_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -65,15 +65,18 @@ def node_transition(*, node: RemixNode, to: str, actor: User | None, reason: str
             details={"from": before, "to": to, "allowed": sorted(NODE_TRANSITIONS.get(before, ()))},
         )
     locked.status = to
+    if to == NodeStatus.ANALYZING:
+        locked.analysis_requested_at = timezone.now()
     if to == NodeStatus.PUBLISHED:
         locked.published_at = timezone.now()
     elif before == NodeStatus.PUBLISHED:
         locked.published_at = None
-    locked.save(update_fields=["status", "published_at", "updated_at"])
+    locked.save(update_fields=["status", "published_at", "analysis_requested_at", "updated_at"])
     audit_log_record(
         actor=actor, action="node.transition", target=locked, details={"from": before, "to": to, "reason": reason}
     )
     node.status, node.published_at, node.updated_at = locked.status, locked.published_at, locked.updated_at
+    node.analysis_requested_at = locked.analysis_requested_at
     return node
 
 

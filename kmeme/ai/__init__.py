@@ -1,0 +1,1 @@
+"""Provider clients and the rules every AI call follows: scrub, budget, circuit, retry, validate, account."""

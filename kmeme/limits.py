@@ -1,0 +1,70 @@
+"""Per-user rate limits (django-ratelimit, in Redis) and the daily analysis quota (a Redis counter).
+
+Both refuse with a 429 in the API's error shape and a Retry-After header.
+"""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest
+from django.utils import timezone
+from django_ratelimit.core import get_usage
+
+from accounts.models import User
+from kmeme.errors import ApplicationError
+
+
+def rate_limits_check(*, request: HttpRequest, group: str, rates: list[str]) -> None:
+    """Count this request against each rate ("10/m", "100/h") for the signed-in user; refuse past any of them."""
+    for rate in rates:
+        usage = get_usage(request, group=f"{group}:{rate}", key="user", rate=rate, increment=True)
+        if usage and usage["should_limit"]:
+            wait = max(int(usage["time_left"]), 1)
+            raise ApplicationError(
+                f"Too many requests: at most {rate.replace('/m', ' per minute').replace('/h', ' per hour')}.",
+                code="throttled",
+                status_code=429,
+                details={"limit": rate, "retry_after_seconds": wait},
+                retry_after=wait,
+            )
+
+
+def quota_key(user_id: int) -> str:
+    return f"quota:{user_id}:daily"
+
+
+def _seconds_to_midnight(now: datetime | None = None) -> int:
+    local = timezone.localtime(now or timezone.now())
+    midnight = (local + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return max(int((midnight - local).total_seconds()), 1)
+
+
+def quota_consume(*, user: User) -> int:
+    """Take one analysis from the user's daily quota (reset at midnight, TIME_ZONE); returns what is left.
+
+    INCR is atomic, so concurrent requests can never take more than the quota between them.
+    """
+    key, limit = quota_key(user.pk), settings.ANALYSIS_DAILY_QUOTA
+    ttl = _seconds_to_midnight()
+    cache.add(key, 0, timeout=ttl)
+    used = cache.incr(key)
+    if used > limit:
+        cache.decr(key)
+        raise ApplicationError(
+            f"Daily analysis quota reached ({limit} per day); it resets at midnight ({settings.TIME_ZONE}).",
+            code="quota_exceeded",
+            status_code=429,
+            details={"limit": limit, "retry_after_seconds": ttl},
+            retry_after=ttl,
+        )
+    return limit - used
+
+
+def quota_refund(*, user: User) -> None:
+    """Give back one unit when the request it was taken for did not go through."""
+    with suppress(ValueError):  # expired at midnight in between: nothing to give back
+        cache.decr(quota_key(user.pk))

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
+
+from kmeme.ai.budget import budget_month_spend, month_start
+from remix.models import AICall, AICallStatus
+
+
+class Command(BaseCommand):
+    help = "LLM spend for a month by provider, model and purpose, against the monthly cap (LLM_MONTHLY_CAP)."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--month", help="YYYY-MM (default: this month, in TIME_ZONE).")
+
+    def handle(self, *args, month: str | None, **options) -> None:
+        if month:
+            try:
+                at = timezone.make_aware(datetime.strptime(month + "-01", "%Y-%m-%d"))
+            except ValueError as exc:
+                raise CommandError(f"--month must look like 2026-11, not {month!r}") from exc
+        else:
+            at = timezone.now()
+        start = month_start(at)
+        end = (start.replace(day=28) + timezone.timedelta(days=4)).replace(day=1)
+        rows = (
+            AICall.objects.filter(created_at__gte=start, created_at__lt=end)
+            .values("provider", "model", "purpose")
+            .annotate(
+                calls=Count("id"),
+                ok=Count("id", filter=Q(status=AICallStatus.OK)),
+                errors=Count("id", filter=Q(status=AICallStatus.ERROR)),
+                refused=Count("id", filter=Q(status=AICallStatus.REFUSED_BUDGET)),
+                tokens_in=Sum("input_tokens"),
+                tokens_out=Sum("output_tokens"),
+                cost=Sum("cost_usd"),
+            )
+            .order_by("provider", "model", "purpose")
+        )
+        header = f"{'provider':<10} {'model':<24} {'purpose':<10} {'calls':>6} {'ok':>5} {'err':>5} {'refused':>7} "
+        header += f"{'tokens in':>11} {'tokens out':>11} {'cost USD':>11}"
+        self.stdout.write(f"LLM spend for {start:%Y-%m} ({settings.TIME_ZONE})")
+        self.stdout.write(header)
+        self.stdout.write("-" * len(header))
+        for row in rows:
+            self.stdout.write(
+                f"{row['provider']:<10} {row['model']:<24} {row['purpose']:<10} {row['calls']:>6} {row['ok']:>5} "
+                f"{row['errors']:>5} {row['refused']:>7} {row['tokens_in'] or 0:>11,} {row['tokens_out'] or 0:>11,} "
+                f"{row['cost'] or Decimal(0):>11.4f}"
+            )
+        spent = budget_month_spend(at=at)
+        cap = Decimal(str(settings.LLM_MONTHLY_CAP))
+        share = (spent / cap * 100) if cap else Decimal(0)
+        self.stdout.write(f"Total ${spent:.4f} of ${cap:.2f} cap ({share:.1f} %), in-flight reservations included.")

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from kmeme.errors import ApplicationError
+from kmeme.progress import progress
+from remix.models import NodeStatus, RemixNode
+from remix.services import node_transition
+
+
+class Command(BaseCommand):
+    help = "Send nodes back through the analysis pipeline: given nodes, or every node waiting in manual review."
+
+    def add_arguments(self, parser) -> None:
+        target = parser.add_mutually_exclusive_group(required=True)
+        target.add_argument("--node", action="append", metavar="PUBLIC_ID", help="A node's public id (repeatable).")
+        target.add_argument("--fallbacks", action="store_true", help="Every node in 'needs manual review'.")
+        parser.add_argument("--dry-run", action="store_true", help="List what would be re-analysed; change nothing.")
+
+    def handle(self, *args, node: list[str] | None, fallbacks: bool, dry_run: bool, **options) -> None:
+        from remix.tasks import node_analyze
+
+        if fallbacks:
+            nodes = list(RemixNode.objects.filter(status=NodeStatus.NEEDS_REVIEW).order_by("created_at"))
+        else:
+            nodes = list(RemixNode.objects.filter(public_id__in=node))
+            missing = set(node) - {str(n.public_id) for n in nodes}
+            if missing:
+                raise CommandError(f"No node with public id: {', '.join(sorted(missing))}")
+        if dry_run:
+            for item in nodes:
+                self.stdout.write(f"would re-analyse {item.public_id}  {item.status:<13} {item.title}")
+            self.stdout.write(f"Dry run: {len(nodes)} node(s) would be re-analysed; nothing changed.")
+            return
+        queued, refused = 0, []
+        for item in progress(nodes, total=len(nodes), label="Queueing", stream=self.stderr):
+            try:
+                with transaction.atomic():
+                    node_transition(node=item, to=NodeStatus.ANALYZING, actor=None, reason="reanalyze command")
+                    node_analyze.configure(queueing_lock=f"node-analyze-{item.pk}", lock=f"node-{item.pk}").defer(
+                        node_id=item.pk
+                    )
+                queued += 1
+            except ApplicationError as exc:
+                refused.append(f"{item.public_id}: {exc.message}")
+        for line in refused:
+            self.stderr.write(f"  refused {line}")
+        self.stdout.write(f"Queued {queued} node(s) for analysis; {len(refused)} refused.")
+        if refused and not queued:
+            raise CommandError("Nothing could be queued.")

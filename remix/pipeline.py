@@ -1,0 +1,273 @@
+"""The analysis pipeline: a video URL becomes an analysis and a brief in review, or a manual-review item.
+
+    analysis_request  (API / admin / commands)  → node in `analyzing` + a job, in one transaction
+    pipeline_run      (the job)                 → fetch → probe → analysis → brief → `in_review` | `needs_review`
+
+Every step stores its result before the next starts and is skipped when a
+result of the current run exists, so a job killed half-way and picked up again
+repeats no finished step and pays for no call twice. Whatever fails, the node
+ends in a state an editor sees: in review with a brief, or in manual review with
+the reason and what the platform measured itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.files.storage import default_storage
+from django.db import transaction
+
+from accounts.models import User
+from kmeme.ai.claude import claude_brief
+from kmeme.ai.gemini import gemini_analyze, gemini_configured
+from kmeme.ai.offline import rule_based_brief
+from kmeme.ai.types import ProviderUnavailable
+from remix.media import MediaError, media_fetch, media_probe
+from remix.models import (
+    AnalysisStatus,
+    BriefSource,
+    NodeStatus,
+    RemixBrief,
+    RemixNode,
+    VideoAnalysis,
+)
+from remix.platforms import Platform, platform_from_url
+from remix.services import analysis_record, brief_create, node_create, node_transition
+
+logger = logging.getLogger("kmeme.pipeline")
+
+FALLBACK_DURATION_S = 15.0
+BY_URL_PLATFORMS = (Platform.YOUTUBE, Platform.YOUTUBE_SHORTS)
+
+
+def gemini_cache_key(url: str) -> str:
+    """`gemini:{url}`, hashed when the URL is long, so keys stay short and safe."""
+    url = url.strip()
+    return f"gemini:{url}" if len(url) <= 200 else f"gemini:sha256:{hashlib.sha256(url.encode()).hexdigest()}"
+
+
+def personal_names(user: User | None) -> list[str]:
+    """What identifies the submitter, to scrub from everything sent to a provider."""
+    if user is None:
+        return []
+    return [n for n in (user.display_name, user.first_name, user.last_name, user.get_full_name()) if n]
+
+
+@transaction.atomic
+def analysis_request(*, user: User, video_url: str, title: str = "") -> tuple[RemixNode, int]:
+    """Create a node for the URL and queue its analysis. The job exists if and only if the node does."""
+    from remix.tasks import node_analyze
+
+    platform = platform_from_url(video_url)
+    node = node_create(title=title.strip() or f"{Platform(platform).label} video", source_url=video_url, owner=user)
+    node_transition(node=node, to=NodeStatus.ANALYZING, actor=user, reason="analysis requested")
+    job_id = node_analyze.configure(queueing_lock=f"node-analyze-{node.pk}", lock=f"node-{node.pk}").defer(
+        node_id=node.pk
+    )
+    return node, job_id
+
+
+@contextmanager
+def _local_media(storage_name: str) -> Iterator[Path]:
+    try:
+        yield Path(default_storage.path(storage_name))
+    except NotImplementedError:  # remote storage (S3): copy to a temporary file for the upload
+        with tempfile.TemporaryDirectory() as tmp:
+            local = Path(tmp) / Path(storage_name).name
+            with default_storage.open(storage_name, "rb") as src, local.open("wb") as dst:
+                shutil.copyfileobj(src, dst)
+            yield local
+
+
+def _fetch_and_probe(node: RemixNode) -> str:
+    """Download and measure the video once per node. Returns why it could not, or ''."""
+    if not node.media_name:
+        try:
+            fetched = media_fetch(url=node.source_url, platform=node.platform, node_public_id=str(node.public_id))
+        except MediaError as exc:
+            return f"the video could not be downloaded ({exc.code}: {exc.message})"
+        node.media_name = fetched.storage_name
+        node.save(update_fields=["media_name", "updated_at"])
+    if not node.probe:
+        try:
+            node.probe = media_probe(storage_name=node.media_name).as_dict()
+        except MediaError as exc:
+            return f"the video could not be measured ({exc.code}: {exc.message})"
+        node.save(update_fields=["probe", "updated_at"])
+    return ""
+
+
+def _record_gemini(
+    node: RemixNode, content: dict[str, Any], *, model: str, cached: bool, usage: dict[str, Any]
+) -> VideoAnalysis:
+    return analysis_record(
+        node=node,
+        provider="gemini",
+        status=AnalysisStatus.OK,
+        model=model,
+        duration_s=content["duration_s"],
+        bpm=content.get("bpm"),
+        keyframes=content.get("keyframes", []),
+        hook=content.get("hook", ""),
+        commerce_category=content.get("commerce_category", "none"),
+        probe=node.probe,
+        raw_output={**content, "cached": cached},
+        **usage,
+    )
+
+
+def _record_fallback(node: RemixNode, reason: str) -> VideoAnalysis:
+    probe = node.probe or {}
+    return analysis_record(
+        node=node,
+        provider="probe",
+        status=AnalysisStatus.FALLBACK,
+        duration_s=probe.get("duration_s") or FALLBACK_DURATION_S,
+        bpm=probe.get("bpm"),
+        keyframes=[{"t": k["t"], "description": "scene cut (measured)"} for k in probe.get("keyframes", [])],
+        probe=probe,
+        error=f"Needs manual review: {reason}",
+    )
+
+
+def _analyze(node: RemixNode, fetch_problem: str) -> VideoAnalysis:
+    by_url = node.platform in BY_URL_PLATFORMS
+    if not gemini_configured():
+        return _record_fallback(
+            node,
+            "no AI analysis is configured (GEMINI_API_KEY is empty)" + (f"; {fetch_problem}" if fetch_problem else ""),
+        )
+    if fetch_problem and not by_url:
+        return _record_fallback(node, fetch_problem)
+    key = gemini_cache_key(node.source_url)
+    hit = cache.get(key)
+    if hit is None:
+        # One analysis per URL at a time: a second submission waits, then finds the first one's result cached.
+        wait_s = int(settings.AI_TIMEOUT_S * settings.AI_RETRY_ATTEMPTS + settings.AI_RETRY_WAIT_MAX_S * 2 + 60)
+        with cache.lock(f"lock:{key}", timeout=wait_s, blocking_timeout=wait_s):
+            hit = cache.get(key)
+            if hit is None:
+                try:
+                    media = _local_media(node.media_name) if node.media_name else None
+                    with media if media is not None else _nullpath() as media_path:
+                        result = gemini_analyze(
+                            node_id=node.pk,
+                            video_url=node.source_url,
+                            by_url=by_url,
+                            media_path=media_path,
+                            probe=node.probe,
+                            title=node.title,
+                            personal_names=personal_names(node.owner),
+                        )
+                except ProviderUnavailable as exc:
+                    return _record_fallback(node, f"Gemini analysis unavailable ({exc})")
+                cache.set(key, {"model": result.model, "content": result.content}, settings.GEMINI_CACHE_TTL_S)
+                return _record_gemini(
+                    node,
+                    result.content,
+                    model=result.model,
+                    cached=False,
+                    usage={
+                        "input_tokens": result.input_tokens,
+                        "output_tokens": result.output_tokens,
+                        "cost_usd": result.cost_usd,
+                        "latency_ms": result.latency_ms,
+                    },
+                )
+    return _record_gemini(node, hit["content"], model=hit["model"], cached=True, usage={})
+
+
+@contextmanager
+def _nullpath() -> Iterator[None]:
+    yield None
+
+
+def _analysis_summary(analysis: VideoAnalysis) -> dict[str, Any]:
+    return {
+        "duration_s": float(analysis.duration_s) if analysis.duration_s is not None else None,
+        "bpm": float(analysis.bpm) if analysis.bpm is not None else None,
+        "keyframes": analysis.keyframes,
+        "hook": analysis.hook,
+        "commerce_category": analysis.commerce_category,
+        **{k: v for k, v in (analysis.raw_output or {}).items() if k in ("on_screen_text", "mood")},
+    }
+
+
+def brief_rule_based(*, node: RemixNode, analysis: VideoAnalysis, editor_notes: str = "") -> RemixBrief:
+    content = rule_based_brief(
+        title=node.title,
+        duration_s=float(analysis.duration_s or FALLBACK_DURATION_S),
+        bpm=float(analysis.bpm) if analysis.bpm is not None else None,
+        keyframes=analysis.keyframes,
+        commerce_category=analysis.commerce_category,
+        hook=analysis.hook,
+        editor_notes=editor_notes,
+    )
+    return brief_create(node=node, content=content, source=BriefSource.RULE_BASED, regeneration_notes=editor_notes)
+
+
+def brief_generate(*, node: RemixNode, analysis: VideoAnalysis, editor_notes: str = "") -> tuple[RemixBrief, str]:
+    """Claude's brief when the analysis is real and Claude answers; the rule-based one otherwise.
+
+    Returns the brief and, for a rule-based one, why no AI brief could be written.
+    """
+    if analysis.status != AnalysisStatus.OK:
+        return brief_rule_based(node=node, analysis=analysis, editor_notes=editor_notes), analysis.error
+    try:
+        result = claude_brief(
+            node_id=node.pk,
+            title=node.title,
+            analysis=_analysis_summary(analysis),
+            editor_notes=editor_notes,
+            personal_names=personal_names(node.owner),
+        )
+    except ProviderUnavailable as exc:
+        return brief_rule_based(
+            node=node, analysis=analysis, editor_notes=editor_notes
+        ), f"Claude brief unavailable ({exc})"
+    brief = brief_create(
+        node=node,
+        content=result.content,
+        source=BriefSource.AI,
+        model=result.model,
+        prompt_version=result.prompt_version,
+        regeneration_notes=editor_notes,
+    )
+    return brief, ""
+
+
+def pipeline_run(*, node_id: int) -> str:
+    """Run (or resume) a node's analysis. Returns the node's final status."""
+    node = RemixNode.objects.select_related("owner").get(pk=node_id)
+    if node.status != NodeStatus.ANALYZING:
+        logger.info("node not in analysis; nothing to do", extra={"node_id": node_id, "status": node.status})
+        return node.status
+    since = node.analysis_requested_at
+    fetch_problem = _fetch_and_probe(node)
+
+    analysis = node.analyses.filter(created_at__gte=since).order_by("-created_at", "-id").first()
+    if analysis is None:
+        analysis = _analyze(node, fetch_problem)
+
+    brief = node.briefs.filter(created_at__gte=since).order_by("-version").first()
+    problem = ""
+    if brief is None:
+        brief, problem = brief_generate(node=node, analysis=analysis)
+    elif brief.source != BriefSource.AI:
+        problem = analysis.error or "the brief was not written by AI"
+
+    with transaction.atomic():
+        target = NodeStatus.IN_REVIEW if brief.source == BriefSource.AI and not problem else NodeStatus.NEEDS_REVIEW
+        node_transition(node=node, to=target, actor=None, reason=problem or "analysis and brief ready")
+        RemixNode.objects.filter(pk=node.pk).update(pipeline_error="")
+    logger.info("pipeline finished", extra={"node_id": node_id, "status": target, "problem": problem})
+    return target

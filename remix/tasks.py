@@ -1,0 +1,25 @@
+"""Background jobs of the remix app."""
+
+from __future__ import annotations
+
+from django.db import connection
+from procrastinate import RetryStrategy
+from procrastinate.contrib.django import app
+
+from remix.models import RemixNode
+
+
+@app.task(queue="pipeline", retry=RetryStrategy(max_attempts=4, exponential_wait=5))
+def node_analyze(node_id: int) -> None:
+    """Fetch, probe, analyse and brief one node (remix.pipeline.pipeline_run). Safe to run again."""
+    from remix.pipeline import pipeline_run
+
+    try:
+        pipeline_run(node_id=node_id)
+    except Exception as exc:
+        # Visible in the admin until a later attempt succeeds; the job's own record keeps the traceback.
+        RemixNode.objects.filter(pk=node_id).update(pipeline_error=f"{type(exc).__name__}: {exc}"[:2000])
+        raise
+    finally:
+        # The worker runs sync jobs in a thread pool; don't leave this thread's connection open between jobs.
+        connection.close()
