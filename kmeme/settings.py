@@ -251,6 +251,8 @@ AI_FORBIDDEN_WORDS = [
 MEDIA_MAX_BYTES = env.int("MEDIA_MAX_BYTES", default=200 * 1024 * 1024)
 MEDIA_MAX_DURATION_S = env.int("MEDIA_MAX_DURATION_S", default=600)
 MEDIA_FETCH_TIMEOUT_S = env.float("MEDIA_FETCH_TIMEOUT_S", default=30.0)
+# Fetch links that resolve to private/loopback addresses (off: submitted URLs must be public).
+MEDIA_ALLOW_PRIVATE_HOSTS = env.bool("MEDIA_ALLOW_PRIVATE_HOSTS", default=False)
 ANALYSIS_RATE_LIMITS = env.list("ANALYSIS_RATE_LIMITS", default=["10/m", "100/h"])
 ANALYSIS_DAILY_QUOTA = env.int("ANALYSIS_DAILY_QUOTA", default=50)
 RATELIMIT_USE_CACHE = "default"

@@ -12,5 +12,7 @@ from kmeme.settings import CACHES
 
 # Per process, so two test runs on one Redis (a developer's and CI's) never clear each other's keys.
 CACHES["default"]["KEY_PREFIX"] = f"kmeme-test-{os.getpid()}"
+# The tests serve their videos on loopback; one test turns this off again to prove the guard.
+MEDIA_ALLOW_PRIVATE_HOSTS = True
 # Hashing passwords is deliberately slow; tests create many users.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

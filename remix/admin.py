@@ -1,6 +1,10 @@
-from django.contrib import admin
+from django.conf import settings
+from django.contrib import admin, messages
 from django.db import models
+from django.utils.html import format_html, format_html_join
 
+from kmeme.ai.budget import budget_month_spend
+from kmeme.ai.circuit import PROVIDERS, circuit_state
 from remix.models import AICall, RemixBrief, RemixNode, VideoAnalysis
 
 
@@ -28,19 +32,55 @@ class RemixBriefInline(admin.TabularInline):
         return False
 
 
+class JobErrorFilter(admin.SimpleListFilter):
+    title = "analysis job"
+    parameter_name = "job"
+
+    def lookups(self, request, model_admin):
+        return [("error", "Last run failed")]
+
+    def queryset(self, request, queryset):
+        return queryset.exclude(pipeline_error="") if self.value() == "error" else queryset
+
+
 @admin.register(RemixNode)
 class RemixNodeAdmin(admin.ModelAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["title", "layer", "status", "platform", "commerce_category", "owner", "created_at"]
-    list_filter = ["status", "layer", "platform", "commerce_category", "created_at"]
+    list_filter = ["status", "layer", "platform", "commerce_category", JobErrorFilter, "created_at"]
     list_select_related = ["owner"]
     search_fields = ["title", "=public_id"]
-    readonly_fields = ["public_id", "platform", "status", "published_at", "created_at", "updated_at"]
+    readonly_fields = [
+        "public_id",
+        "platform",
+        "status",
+        "published_at",
+        "created_at",
+        "updated_at",
+        "probe_summary",
+        "pipeline_error",
+    ]
     raw_id_fields = ["parent", "owner"]
     show_full_result_count = False
     list_per_page = 50
     date_hierarchy = "created_at"
     inlines = [VideoAnalysisInline, RemixBriefInline]
+
+    @admin.display(description="Measured by the platform")
+    def probe_summary(self, obj: RemixNode) -> str:
+        probe = obj.probe or {}
+        if not probe:
+            return "Not measured yet." if obj.media_name == "" else "—"
+        facts = [
+            ("Duration", f"{probe.get('duration_s', 0):.2f} s"),
+            ("Frame rate", f"{probe['fps']:.2f} fps" if probe.get("fps") else "—"),
+            ("Resolution", f"{probe.get('width')}x{probe.get('height')}" if probe.get("width") else "—"),
+            ("Audio", "yes" if probe.get("has_audio") else "no"),
+            ("Tempo", f"{probe['bpm']:.1f} BPM" if probe.get("bpm") else "no clear beat"),
+            ("Scene cuts", ", ".join(f"{k['t']:.2f} s" for k in probe.get("keyframes", [])) or "—"),
+        ]
+        rows = format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", facts)
+        return format_html('<table class="kmeme-probe">{}</table>', rows)
 
 
 @admin.register(VideoAnalysis)
@@ -80,3 +120,14 @@ class AICallAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def changelist_view(self, request, extra_context=None):
+        # The state of the spend and the providers, where operators look at the ledger.
+        spent, cap = budget_month_spend(), settings.LLM_MONTHLY_CAP
+        self.message_user(request, f"This month: ${spent:.2f} of the ${cap:.2f} cap spent or reserved.", messages.INFO)
+        for provider in PROVIDERS:
+            state = circuit_state(provider=provider)
+            level = messages.INFO if state["state"] == "closed" else messages.WARNING
+            detail = f" until {state['open_until']}" if "open_until" in state else ""
+            self.message_user(request, f"{provider} circuit: {state['state']}{detail}.", level)
+        return super().changelist_view(request, extra_context)

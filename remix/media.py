@@ -13,12 +13,14 @@ slow link), and its one retry of a failed request may add another wait.
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
 import logging
 import mimetypes
 import os
 import re
 import shutil
+import socket
 import tempfile
 import time
 from collections.abc import Iterator
@@ -191,6 +193,7 @@ def media_fetch(*, url: str, platform: str, node_public_id: str) -> FetchedMedia
             code="media_invalid",
             details={"url": url, "scheme": scheme},
         )
+    media_host_check(url=url)
     with tempfile.TemporaryDirectory(prefix="kmeme-fetch-") as tmp:
         if platform == Platform.DIRECT:
             local_path, content_type = _http_download(url=url, dest_dir=Path(tmp))
@@ -208,6 +211,30 @@ def media_fetch(*, url: str, platform: str, node_public_id: str) -> FetchedMedia
     return FetchedMedia(storage_name=storage_name, size_bytes=size, content_type=content_type, method=method)
 
 
+def media_host_check(*, url: str) -> None:
+    """Refuse links to private, loopback, link-local or otherwise non-public addresses.
+
+    A submitted URL is fetched by our server, so without this check anyone could make it read
+    internal services (cloud metadata at 169.254.169.254, the database's admin port, …). Checked
+    for the first URL and, for direct downloads, again for every redirect. MEDIA_ALLOW_PRIVATE_HOSTS
+    lifts it (tests serve their videos on loopback).
+    """
+    if settings.MEDIA_ALLOW_PRIVATE_HOSTS:
+        return
+    host = urlsplit(url).hostname or ""
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)}
+    except (socket.gaierror, UnicodeError) as exc:
+        raise _unreachable(url=url, reason="the host name does not resolve") from exc
+    private = sorted(a for a in addresses if not ipaddress.ip_address(a.split("%", 1)[0]).is_global)
+    if private:
+        raise MediaError(
+            "Links to private or local network addresses are not fetched.",
+            code="media_forbidden_host",
+            details={"url": url, "host": host, "addresses": private},
+        )
+
+
 def _http_download(*, url: str, dest_dir: Path) -> tuple[Path, str]:
     limit = _max_bytes()
     timeout_s = _timeout_s()
@@ -220,6 +247,7 @@ def _http_download(*, url: str, dest_dir: Path) -> tuple[Path, str]:
                 max_redirects=_MAX_REDIRECTS,
                 timeout=timeout,
                 headers={"User-Agent": _USER_AGENT, "Accept-Encoding": "identity"},
+                event_hooks={"request": [lambda request: media_host_check(url=str(request.url))]},
             ) as client,
             client.stream("GET", url) as response,
         ):

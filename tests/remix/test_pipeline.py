@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -19,7 +18,6 @@ from remix.pipeline import _analyze, _fetch_and_probe, analysis_request, pipelin
 from tests.accounts.factories import UserFactory
 from tests.doubles import server
 from tests.doubles.gemini import generate_content_body
-from tests.remix.media_helpers import file_handler, make_video, serve
 
 ANALYSIS = {
     "duration_s": 7.0,
@@ -43,17 +41,6 @@ BRIEF = {
     "cultural_notes": "한국 카페 소품으로 교체",
     "product_placement": "",
 }
-
-
-@pytest.fixture(scope="module")
-def video_bytes(tmp_path_factory) -> bytes:
-    return make_video(tmp_path_factory.mktemp("video") / "clip.mp4", seconds=7.0, bpm=128.0).read_bytes()
-
-
-@pytest.fixture
-def video_url(video_bytes) -> Iterator[str]:
-    with serve({"/clip.mp4": file_handler(video_bytes)}) as base:
-        yield f"{base}/clip.mp4"
 
 
 @pytest.fixture

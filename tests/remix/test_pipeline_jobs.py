@@ -17,7 +17,7 @@ from remix.pipeline import analysis_request, pipeline_run
 from remix.services import analysis_record
 from tests.accounts.factories import UserFactory
 from tests.remix.factories import NodeFactory
-from tests.remix.test_pipeline import BRIEF, video_bytes, video_url  # noqa: F401 - fixtures
+from tests.remix.test_pipeline import BRIEF
 
 
 @pytest.fixture(autouse=True)
@@ -33,7 +33,7 @@ def _work_off_the_queue() -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_url_submitted_through_the_api_is_analysed_by_the_worker(video_url):  # noqa: F811
+def test_a_url_submitted_through_the_api_is_analysed_by_the_worker(video_url):
     client = APIClient()
     client.force_authenticate(UserFactory(role=Role.CREATOR))
     body = client.post("/api/v1/analyses", {"video_url": video_url}, format="json").json()
@@ -158,3 +158,20 @@ def _analysed_node(status: str = "fallback", provider: str = "probe") -> RemixNo
         error="no key" if status == "fallback" else "",
     )
     return node
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_job_whose_worker_died_is_picked_up_again_and_finishes(video_url):
+    from kmeme.tasks import jobs_retry_stalled
+
+    node, job_id = analysis_request(user=UserFactory(), video_url=video_url)
+    # A worker took the job and died: the job is stuck in "doing" with no live worker.
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE procrastinate_jobs SET status = 'doing', worker_id = NULL WHERE id = %s", [job_id])
+    jobs_retry_stalled.defer(timestamp=0)
+    with app.replace_connector(app.connector.get_worker_connector()):
+        app.run_worker(queues=["maintenance"], wait=False, install_signal_handlers=False, listen_notify=False)
+    assert ProcrastinateJob.objects.get(id=job_id).status == "todo"
+    _work_off_the_queue()
+    assert ProcrastinateJob.objects.get(id=job_id).status == "succeeded"
+    assert RemixNode.objects.get(pk=node.pk).status == NodeStatus.NEEDS_REVIEW
