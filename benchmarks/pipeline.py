@@ -69,6 +69,7 @@ def main() -> None:
         CACHE_KEY_PREFIX=f"kmeme-bench-{os.getpid()}",
         LOG_LEVEL="WARNING",
         LLM_MONTHLY_CAP="1000000",
+        MEDIA_ALLOW_PRIVATE_HOSTS="true",  # the benchmark serves its videos on loopback
     )
 
     from tests.doubles.anthropic import AnthropicDouble
@@ -126,7 +127,10 @@ def main() -> None:
                 started = time.perf_counter()
                 outcome = pipeline_run(node_id=node.pk)
                 if outcome != NodeStatus.IN_REVIEW:
-                    raise SystemExit(f"job {i} ended {outcome}: {list(node.ai_calls.values_list('error', flat=True))}")
+                    raise SystemExit(
+                        f"job {i} ended {outcome}: {node.analyses.first().error} "
+                        f"{list(node.ai_calls.values_list('error', flat=True))}"
+                    )
                 timings.append((time.perf_counter() - started) * 1000)
             timings.sort()
             print(f"Pipeline overhead per job ({args.jobs} jobs, 15 s 360x640 video, providers answering instantly):")
