@@ -16,7 +16,7 @@ PRODUCTION_ENV = {
 
 
 def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    ignored = {*PRODUCTION_ENV, "DJANGO_SETTINGS_MODULE", "SENTRY_DSN"}
+    ignored = {*PRODUCTION_ENV, "DJANGO_SETTINGS_MODULE", "SENTRY_DSN", "AWS_STORAGE_BUCKET_NAME"}
     clean = {k: v for k, v in os.environ.items() if k not in ignored}
     return subprocess.run(  # noqa: S603 - our own manage.py with fixed arguments
         [sys.executable, "manage.py", *args],
@@ -65,3 +65,23 @@ def test_sentry_is_on_with_a_dsn_sampling_ten_percent_without_personal_data():
 def test_sentry_is_off_without_a_dsn():
     result = _manage("shell", "-c", "import sentry_sdk; print(sentry_sdk.get_client().is_active())", env={})
     assert result.stdout.split()[-1] == "False"
+
+
+def test_s3_media_is_switched_on_by_its_bucket_and_refuses_half_a_configuration():
+    probe = "from django.conf import settings; print(settings.STORAGES['default']['BACKEND'])"
+    half = _manage("shell", "-c", probe, env={"AWS_STORAGE_BUCKET_NAME": "kmeme-media"})
+    assert half.returncode != 0
+    assert "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_S3_REGION_NAME" in half.stderr
+    full = _manage(
+        "shell",
+        "-c",
+        probe,
+        env={
+            "AWS_STORAGE_BUCKET_NAME": "kmeme-media",
+            "AWS_ACCESS_KEY_ID": "k",
+            "AWS_SECRET_ACCESS_KEY": "s",
+            "AWS_S3_REGION_NAME": "ap-northeast-2",
+        },
+    )
+    assert full.stdout.split()[-1] == "storages.backends.s3.S3Storage", full.stderr
+    assert _manage("shell", "-c", probe, env={}).stdout.split()[-1].endswith("FileSystemStorage")
