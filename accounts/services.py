@@ -2,25 +2,36 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.models import Group
 from django.db import models, transaction
 
 from accounts.models import AuditLog, Consent, ConsentKind, Role, User
+
+EDITORS_GROUP = "Editors"
 
 
 def user_create(
     *, email: str, password: str | None = None, role: str = Role.CREATOR, display_name: str = "", **extra: Any
 ) -> User:
-    """Create a user. Editors and admins get admin-site access (is_staff); admins are superusers."""
-    is_staff = role in (Role.EDITOR, Role.ADMIN)
-    return User.objects.create_user(
-        email=email,
-        password=password,
-        role=role,
-        display_name=display_name,
-        is_staff=is_staff,
-        is_superuser=role == Role.ADMIN,
-        **extra,
-    )
+    """Create a user whose admin access follows their role (see user_role_sync)."""
+    with transaction.atomic():
+        user = User.objects.create_user(email=email, password=password, role=role, display_name=display_name, **extra)
+        return user_role_sync(user=user)
+
+
+def user_role_sync(*, user: User) -> User:
+    """Admin access follows the role: editors are staff in the Editors group, admins are superusers,
+    brands and creators have no admin access at all."""
+    user.is_staff = user.role in (Role.EDITOR, Role.ADMIN)
+    user.is_superuser = user.role == Role.ADMIN
+    user.save(update_fields=["is_staff", "is_superuser"])
+    editors = Group.objects.filter(name=EDITORS_GROUP).first()
+    if editors is not None:
+        if user.role == Role.EDITOR:
+            user.groups.add(editors)
+        else:
+            user.groups.remove(editors)
+    return user
 
 
 def consent_record(*, user: User, kind: str, granted: bool, terms_version: str) -> Consent:

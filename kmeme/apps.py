@@ -1,7 +1,16 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
+
+
+class KmemeAdminConfig(admin_apps.AdminConfig):
+    """django.contrib.admin with our site: the review queue is its landing page."""
+
+    default = False
+    default_site = "kmeme.admin_site.KmemeAdminSite"
 
 
 class KmemeConfig(AppConfig):
+    default = True
     name = "kmeme"
     verbose_name = "K-MEME Factory"
 

@@ -24,8 +24,9 @@ if (BASE_DIR / ".env").is_file():
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 
 # Local development defaults: only ever used when DEBUG is on.
-_DEV_DATABASE_URL = "postgis://kmeme:kmeme@127.0.0.1:54320/kmeme"
-_DEV_REDIS_URL = "redis://127.0.0.1:63790/0"
+# (scripts/services.sh starts them on these ports; KMEME_PG_PORT / KMEME_REDIS_PORT move both.)
+_DEV_DATABASE_URL = f"postgis://kmeme:kmeme@127.0.0.1:{env.int('KMEME_PG_PORT', default=54320)}/kmeme"
+_DEV_REDIS_URL = f"redis://127.0.0.1:{env.int('KMEME_REDIS_PORT', default=63790)}/0"
 _DEV_SECRET_KEY = "dev-only-insecure-key-never-used-in-production-0123456789abcdef"  # noqa: S105
 
 if not DEBUG:
@@ -42,7 +43,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "kmeme.apps.KmemeAdminConfig",  # django.contrib.admin, with the review queue as its landing page
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

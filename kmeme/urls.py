@@ -1,12 +1,10 @@
+from django.conf import settings
+from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from kmeme import health
-
-admin.site.site_header = "K-MEME Factory"
-admin.site.site_title = "K-MEME Factory admin"
-admin.site.index_title = "Review console"
 
 api_v1 = [
     path("", include("accounts.urls")),
@@ -21,6 +19,9 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
 ]
+
+# Development serves downloaded media itself; production serves it from S3 or the web server.
+urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
 handler404 = "kmeme.views.not_found"
 handler500 = "kmeme.views.server_error"

@@ -1,11 +1,13 @@
 from django.conf import settings
 from django.contrib import admin, messages
 from django.db import models
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from kmeme.ai.budget import budget_month_spend
 from kmeme.ai.circuit import PROVIDERS, circuit_state
-from remix.models import AICall, RemixBrief, RemixNode, VideoAnalysis
+from remix.admin_review import ReviewAdminMixin
+from remix.models import AICall, Layer, RemixBrief, RemixNode, VideoAnalysis
 
 
 class VideoAnalysisInline(admin.TabularInline):
@@ -44,9 +46,9 @@ class JobErrorFilter(admin.SimpleListFilter):
 
 
 @admin.register(RemixNode)
-class RemixNodeAdmin(admin.ModelAdmin):
+class RemixNodeAdmin(ReviewAdminMixin, admin.ModelAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
-    list_display = ["title", "layer", "status", "platform", "commerce_category", "owner", "created_at"]
+    list_display = ["title", "review_link", "layer", "status", "platform", "commerce_category", "owner", "created_at"]
     list_filter = ["status", "layer", "platform", "commerce_category", JobErrorFilter, "created_at"]
     list_select_related = ["owner"]
     search_fields = ["title", "=public_id"]
@@ -65,6 +67,19 @@ class RemixNodeAdmin(admin.ModelAdmin):
     list_per_page = 50
     date_hierarchy = "created_at"
     inlines = [VideoAnalysisInline, RemixBriefInline]
+
+    @admin.display(description="Review")
+    def review_link(self, obj: RemixNode) -> str:
+        return format_html('<a href="{}">Review ›</a>', reverse("admin:remix_remixnode_review", args=[obj.pk]))
+
+    def has_change_permission(self, request, obj=None):
+        # Forks belong to their creators: editors moderate them from the review screen, never edit them.
+        if obj is not None and obj.layer == Layer.FORK and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # nodes are archived through the workflow, never deleted
 
     @admin.display(description="Measured by the platform")
     def probe_summary(self, obj: RemixNode) -> str:

@@ -34,7 +34,9 @@ class NodeStatus(models.TextChoices):
 NODE_TRANSITIONS: dict[str, frozenset[str]] = {
     NodeStatus.DRAFT: frozenset({NodeStatus.ANALYZING, NodeStatus.ARCHIVED}),
     NodeStatus.ANALYZING: frozenset({NodeStatus.IN_REVIEW, NodeStatus.NEEDS_REVIEW, NodeStatus.ARCHIVED}),
-    NodeStatus.NEEDS_REVIEW: frozenset({NodeStatus.ANALYZING, NodeStatus.IN_REVIEW, NodeStatus.ARCHIVED}),
+    NodeStatus.NEEDS_REVIEW: frozenset(
+        {NodeStatus.ANALYZING, NodeStatus.IN_REVIEW, NodeStatus.APPROVED, NodeStatus.REJECTED, NodeStatus.ARCHIVED}
+    ),
     NodeStatus.IN_REVIEW: frozenset(
         {NodeStatus.APPROVED, NodeStatus.REJECTED, NodeStatus.ANALYZING, NodeStatus.ARCHIVED}
     ),
@@ -100,6 +102,7 @@ class RemixNode(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        permissions = [("review_remixnode", "Can review, approve, reject and publish remix nodes")]
         indexes = [
             models.Index(fields=["status", "-created_at"], name="node_status_recent"),
             models.Index(fields=["layer", "status", "-published_at"], name="node_layer_published"),

@@ -271,3 +271,27 @@ def pipeline_run(*, node_id: int) -> str:
         RemixNode.objects.filter(pk=node.pk).update(pipeline_error="")
     logger.info("pipeline finished", extra={"node_id": node_id, "status": target, "problem": problem})
     return target
+
+
+def brief_regenerate_run(*, node_id: int, notes: str) -> str:
+    """Write a new brief version from the node's latest analysis and the editor's notes; back to review.
+
+    The editor asked for it, so the new version goes to review whoever wrote it (Claude, or the
+    rule-based writer when Claude is unavailable — the version's source says which, and the
+    node's history says why).
+    """
+    node = RemixNode.objects.select_related("owner").get(pk=node_id)
+    if node.status != NodeStatus.ANALYZING:
+        return node.status
+    analysis = node.analyses.order_by("-created_at", "-id").first()
+    if analysis is None:
+        return pipeline_run(node_id=node_id)
+    brief = node.briefs.filter(created_at__gte=node.analysis_requested_at).order_by("-version").first()
+    problem = ""
+    if brief is None:
+        brief, problem = brief_generate(node=node, analysis=analysis, editor_notes=notes)
+    with transaction.atomic():
+        reason = f"brief v{brief.version} written ({brief.get_source_display()})" + (f"; {problem}" if problem else "")
+        node_transition(node=node, to=NodeStatus.IN_REVIEW, actor=None, reason=reason)
+        RemixNode.objects.filter(pk=node.pk).update(pipeline_error="")
+    return NodeStatus.IN_REVIEW

@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from accounts.models import User
-from remix.models import RemixBrief, RemixNode, VideoAnalysis
+from remix.models import (
+    AICall,
+    AICallStatus,
+    AnalysisStatus,
+    NodeStatus,
+    RemixBrief,
+    RemixNode,
+    ReviewStatus,
+    VideoAnalysis,
+)
+
+STUCK_AFTER = timedelta(minutes=30)
 
 
 def node_with_latest_work(*, public_id: str, viewer: User) -> RemixNode | None:
@@ -21,3 +37,59 @@ def node_with_latest_work(*, public_id: str, viewer: User) -> RemixNode | None:
         node.analysis = node.analyses_newest[0] if node.analyses_newest else None
         node.brief = node.briefs_newest[0] if node.briefs_newest else None
     return node
+
+
+def review_dashboard(*, now: datetime | None = None, limit: int = 15) -> dict[str, Any]:
+    """What awaits editors, and how the AI is doing: one query per panel, whatever the table size."""
+    from django.conf import settings
+
+    from kmeme.ai.budget import budget_month_spend
+
+    now = now or timezone.now()
+    day_ago = now - timedelta(hours=24)
+    counts = RemixNode.objects.aggregate(
+        **{status: Count("id", filter=Q(status=status)) for status in NodeStatus.values}
+    )
+    calls = AICall.objects.filter(created_at__gte=day_ago).aggregate(
+        ok=Count("id", filter=Q(status=AICallStatus.OK)), error=Count("id", filter=Q(status=AICallStatus.ERROR))
+    )
+    analyses = VideoAnalysis.objects.filter(created_at__gte=day_ago).aggregate(
+        total=Count("id"), fallback=Count("id", filter=Q(status=AnalysisStatus.FALLBACK))
+    )
+    spent, cap = budget_month_spend(at=now), Decimal(str(settings.LLM_MONTHLY_CAP))
+    attempted = calls["ok"] + calls["error"]
+    return {
+        "counts": [(NodeStatus(status).label, status, n) for status, n in counts.items()],
+        "in_review": list(
+            RemixBrief.objects.filter(node__status=NodeStatus.IN_REVIEW, review_status=ReviewStatus.PENDING)
+            .select_related("node", "node__owner")
+            .order_by("created_at")[:limit]
+        ),
+        "manual_review": list(
+            RemixNode.objects.filter(status=NodeStatus.NEEDS_REVIEW)
+            .select_related("owner")
+            .order_by("updated_at")[:limit]
+        ),
+        "stuck": list(
+            RemixNode.objects.filter(status=NodeStatus.ANALYZING, analysis_requested_at__lt=now - STUCK_AFTER).order_by(
+                "analysis_requested_at"
+            )[:limit]
+        ),
+        "spend": {"spent": spent, "cap": cap, "share": (spent / cap * 100) if cap else Decimal(0)},
+        "ai_error_rate": (calls["error"] / attempted * 100) if attempted else None,
+        "ai_calls_24h": attempted,
+        "fallback_rate": (analyses["fallback"] / analyses["total"] * 100) if analyses["total"] else None,
+        "analyses_24h": analyses["total"],
+    }
+
+
+def review_next_node(*, after: RemixNode | None = None) -> RemixNode | None:
+    """The next item of the queue: the oldest brief in review, then the oldest manual-review item."""
+    for queryset in (
+        RemixNode.objects.filter(status=NodeStatus.IN_REVIEW).order_by("updated_at", "id"),
+        RemixNode.objects.filter(status=NodeStatus.NEEDS_REVIEW).order_by("updated_at", "id"),
+    ):
+        candidate = queryset.exclude(pk=after.pk if after else None).first()
+        if candidate is not None:
+            return candidate
+    return None

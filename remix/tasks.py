@@ -23,3 +23,17 @@ def node_analyze(node_id: int) -> None:
     finally:
         # The worker runs sync jobs in a thread pool; don't leave this thread's connection open between jobs.
         connection.close()
+
+
+@app.task(queue="pipeline", retry=RetryStrategy(max_attempts=4, exponential_wait=5))
+def brief_regenerate(node_id: int, notes: str = "") -> None:
+    """Write a new brief version for a node an editor sent back (remix.pipeline.brief_regenerate_run)."""
+    from remix.pipeline import brief_regenerate_run
+
+    try:
+        brief_regenerate_run(node_id=node_id, notes=notes)
+    except Exception as exc:
+        RemixNode.objects.filter(pk=node_id).update(pipeline_error=f"{type(exc).__name__}: {exc}"[:2000])
+        raise
+    finally:
+        connection.close()

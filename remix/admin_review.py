@@ -1,0 +1,288 @@
+"""The review screen and the bulk review actions of the node admin.
+
+Views only collect input and show results: every decision is a call to remix.review,
+so the screen, the bulk actions and any other caller follow the same rules.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.core.files.storage import default_storage
+from django.db.models import Prefetch
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.translation import ngettext
+
+from accounts.models import AuditLog
+from accounts.services import audit_log_record
+from kmeme.errors import ApplicationError
+from remix import review
+from remix.forms import BriefForm, ManualAnalysisForm, ReasonForm
+from remix.models import Layer, RemixBrief, RemixNode, ReviewStatus, VideoAnalysis
+from remix.platforms import Platform
+from remix.selectors import review_next_node
+
+
+def video_embed(node: RemixNode) -> dict[str, str]:
+    """How to show the source video: an embedded player where the platform allows, a link otherwise."""
+    if node.platform in (Platform.YOUTUBE, Platform.YOUTUBE_SHORTS):
+        parts = urlsplit(node.source_url)
+        video_id = parse_qs(parts.query).get("v", [""])[0] or parts.path.rstrip("/").rsplit("/", 1)[-1]
+        if video_id:
+            return {"kind": "iframe", "src": f"https://www.youtube-nocookie.com/embed/{video_id}"}
+    if node.media_name:
+        return {"kind": "video", "src": default_storage.url(node.media_name)}
+    return {"kind": "link", "src": node.source_url}
+
+
+class ReviewAdminMixin:
+    """Adds /admin/remix/remixnode/<id>/review/ and the bulk review actions to the node admin."""
+
+    review_template = "admin/remix/remixnode/review.html"
+    actions = ["approve_selected", "reject_selected", "regenerate_selected"]
+
+    # --- permissions ----------------------------------------------------------------------------------------------
+
+    def has_review_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("remix.review_remixnode")
+
+    def get_urls(self):
+        urls = super().get_urls()
+        review_url = path(
+            "<path:object_id>/review/", self.admin_site.admin_view(self.review_view), name="remix_remixnode_review"
+        )
+        return [review_url, *urls]
+
+    # --- the review screen ------------------------------------------------------------------------------------------
+
+    def review_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        if not self.has_review_permission(request):
+            raise PermissionDenied
+        node = get_object_or_404(
+            RemixNode.objects.select_related("owner", "parent").prefetch_related(
+                Prefetch("briefs", queryset=RemixBrief.objects.select_related("reviewer").order_by("-version")),
+                Prefetch("analyses", queryset=VideoAnalysis.objects.order_by("-created_at", "-id")),
+            ),
+            pk=object_id,
+        )
+        briefs = list(node.briefs.all())
+        brief = briefs[0] if briefs else None
+        forms: dict[str, Any] = {
+            "brief": BriefForm.for_brief(brief) if brief else None,
+            "reason": ReasonForm(prefix="decision"),
+            "analysis": ManualAnalysisForm(prefix="analysis", initial=self._analysis_initial(node)),
+        }
+        if request.method == "POST":
+            response = self._decide(request, node, brief, forms)
+            if response is not None:
+                return response
+        held, lock = review.review_lock_acquire(node=node, editor=request.user)
+        analyses = list(node.analyses.all())
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"Review: {node.title}",
+            "node": node,
+            "video": video_embed(node),
+            "analysis": next((a for a in analyses if a.provider != "probe"), analyses[0] if analyses else None),
+            "analyses": analyses,
+            "brief": brief,
+            "earlier_briefs": briefs[1:],
+            "diff": review.brief_diff(brief=brief) if brief else [],
+            "forms": forms,
+            "lock_held": held,
+            "lock": lock,
+            "can_edit": node.layer == Layer.MASTER
+            and brief is not None
+            and brief.review_status == ReviewStatus.PENDING,
+            "history": AuditLog.objects.filter(target_type="remix.remixnode", target_id=str(node.pk)).select_related(
+                "actor"
+            )[:20],
+            "history_url": reverse("admin:accounts_auditlog_changelist")
+            + f"?target_type=remix.remixnode&target_id={node.pk}",
+            "genealogy_url": reverse("admin:genealogy_mutation_changelist") + f"?q={node.public_id}",
+        }
+        return TemplateResponse(request, self.review_template, context)
+
+    def _analysis_initial(self, node: RemixNode) -> dict[str, Any]:
+        probe = node.probe or {}
+        return {
+            "duration_s": probe.get("duration_s"),
+            "bpm": probe.get("bpm"),
+            "keyframes": "\n".join(f"{k['t']:.2f} | " for k in probe.get("keyframes", [])),
+        }
+
+    def _decide(
+        self, request: HttpRequest, node: RemixNode, brief: RemixBrief | None, forms: dict
+    ) -> HttpResponse | None:
+        """Apply the decision the editor pressed; None means show the screen again (with their input kept)."""
+        action = request.POST.get("action", "")
+        editor = request.user
+        try:
+            if action == "takeover":
+                review.review_lock_takeover(node=node, editor=editor)
+                messages.warning(request, "You took over the review of this node; the other editor was locked out.")
+                return HttpResponseRedirect(request.path)
+            if action in ("save", "approve", "approve_with_edits"):
+                forms["brief"] = BriefForm.for_brief(brief, data=request.POST)
+                if action == "approve" and not forms["brief"].has_changed():
+                    revision = int(request.POST.get("brief-revision", 0))
+                    review.brief_approve(brief=brief, editor=editor, expected_revision=revision)
+                    return self._done(request, node, f"Approved “{node.title}”.")
+                if not forms["brief"].is_valid():
+                    messages.error(request, "Some fields need attention; nothing was saved.")
+                    return None
+                content, revision = forms["brief"].content(), forms["brief"].cleaned_data["revision"]
+                if action == "save":
+                    review.brief_edit(brief=brief, editor=editor, content=content, expected_revision=revision)
+                    messages.success(request, "Your edits are saved; the AI's version is kept beside them.")
+                    return HttpResponseRedirect(request.path)
+                review.brief_approve(brief=brief, editor=editor, expected_revision=revision, content=content)
+                return self._done(request, node, f"Approved “{node.title}” with your edits.")
+            if action in ("reject", "regenerate", "unpublish", "generate_brief"):
+                forms["reason"] = ReasonForm(request.POST, prefix="decision")
+                text = forms["reason"].data.get("decision-reason", "").strip()
+                revision = int(request.POST.get("brief-revision") or 0) or None
+                if action == "reject":
+                    review.brief_reject(brief=brief, editor=editor, reason=text, expected_revision=revision)
+                    return self._done(request, node, f"Rejected “{node.title}”.")
+                if action == "regenerate":
+                    review.brief_request_regeneration(
+                        brief=brief, editor=editor, notes=text, expected_revision=revision
+                    )
+                    return self._done(
+                        request, node, f"A new brief for “{node.title}” is being written with your notes."
+                    )
+                if action == "generate_brief":
+                    review.brief_generate_for_review(node=node, editor=editor, notes=text)
+                    return self._done(request, node, f"A brief for “{node.title}” is being written.")
+                review.node_unpublish(node=node, editor=editor, reason=text)
+                return self._done(request, node, f"“{node.title}” is no longer public.")
+            if action == "publish":
+                review.node_publish(node=node, editor=editor)
+                return self._done(request, node, f"Published “{node.title}”.")
+            if action == "fill_analysis":
+                forms["analysis"] = ManualAnalysisForm(request.POST, prefix="analysis")
+                if not forms["analysis"].is_valid():
+                    messages.error(request, "The analysis needs attention; nothing was saved.")
+                    return None
+                review.analysis_fill(node=node, editor=editor, **forms["analysis"].cleaned_data)
+                messages.success(request, "Analysis saved. Now have the brief written, or write it yourself.")
+                return HttpResponseRedirect(request.path)
+            if action == "write_brief":
+                forms["brief"] = BriefForm(request.POST, prefix="brief")
+                if not forms["brief"].is_valid():
+                    messages.error(request, "Some fields need attention; nothing was saved.")
+                    return None
+                review.brief_write(node=node, editor=editor, content=forms["brief"].content())
+                messages.success(request, "Your brief is saved and awaits approval.")
+                return HttpResponseRedirect(request.path)
+            messages.error(request, "Unknown action.")
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        return None
+
+    def _done(self, request: HttpRequest, node: RemixNode, message: str) -> HttpResponse:
+        """After a decision: release the lock and go on to the next item of the queue."""
+        review.review_lock_release(node=node, editor=request.user)
+        messages.success(request, message)
+        upcoming = review_next_node(after=node)
+        if upcoming is None:
+            messages.info(request, "The queue is empty.")
+            return HttpResponseRedirect(reverse("admin:index"))
+        return HttpResponseRedirect(reverse("admin:remix_remixnode_review", args=[upcoming.pk]))
+
+    # --- bulk actions ----------------------------------------------------------------------------------------------
+
+    def _bulk(self, request: HttpRequest, queryset, verb: str, decide) -> None:
+        done, failed = 0, []
+        for node in queryset.select_related("owner"):
+            brief = node.briefs.order_by("-version").first()
+            try:
+                if brief is None:
+                    raise ApplicationError("it has no brief", code="no_brief")
+                decide(node, brief)
+                done += 1
+            except ApplicationError as exc:
+                failed.append(f"“{node.title}”: {exc.message}")
+        if done:
+            self.message_user(request, ngettext(f"{verb} %d node.", f"{verb} %d nodes.", done) % done, messages.SUCCESS)
+        for line in failed:
+            self.message_user(request, f"Not {verb.lower()}: {line}", messages.ERROR)
+        audit_log_record(
+            actor=request.user,
+            action=f"bulk.{verb.lower().replace(' ', '_')}",
+            details={
+                "node_ids": [n.pk for n in queryset],
+                "done": done,
+                "failed": failed,
+            },
+        )
+
+    @admin.action(permissions=["review"], description="Approve the selected briefs")
+    def approve_selected(self, request: HttpRequest, queryset) -> None:
+        self._bulk(
+            request,
+            queryset,
+            "Approved",
+            lambda node, brief: review.brief_approve(
+                brief=brief, editor=request.user, expected_revision=brief.revision
+            ),
+        )
+
+    @admin.action(permissions=["review"], description="Reject the selected briefs (one reason for all)…")
+    def reject_selected(self, request: HttpRequest, queryset) -> HttpResponse | None:
+        return self._with_reason(
+            request,
+            queryset,
+            "reject_selected",
+            "Reject",
+            lambda node, brief, text: review.brief_reject(
+                brief=brief, editor=request.user, reason=text, expected_revision=brief.revision
+            ),
+        )
+
+    @admin.action(permissions=["review"], description="Request new briefs for the selected nodes (with notes)…")
+    def regenerate_selected(self, request: HttpRequest, queryset) -> HttpResponse | None:
+        return self._with_reason(
+            request,
+            queryset,
+            "regenerate_selected",
+            "Sent back",
+            lambda node, brief, text: review.brief_request_regeneration(
+                brief=brief, editor=request.user, notes=text, expected_revision=brief.revision
+            ),
+        )
+
+    def _with_reason(self, request: HttpRequest, queryset, action: str, verb: str, decide) -> HttpResponse | None:
+        """An intermediate page asks once for the reason (or notes), then applies it to every selected node."""
+        form = ReasonForm(request.POST if "apply" in request.POST else None, prefix="decision")
+        if "apply" in request.POST and form.is_valid():
+            text = form.cleaned_data["reason"]
+            verb_done = "Rejected" if verb == "Reject" else verb
+            self._bulk(request, queryset, verb_done, lambda node, brief: decide(node, brief, text))
+            return None
+        return TemplateResponse(
+            request,
+            "admin/remix/remixnode/bulk_reason.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": f"{verb}: {queryset.count()} node(s)",
+                "nodes": queryset,
+                "form": form,
+                "action": action,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
+
+    def get_actions(self, request: HttpRequest):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # nodes are archived through the workflow, never deleted in bulk
+        return actions

@@ -1,0 +1,108 @@
+"""Forms of the review screen: the brief as editors edit it, decisions, and a manual analysis."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+
+from remix.models import CommerceCategory, RemixBrief
+
+
+def script_to_text(script: list[dict[str, Any]]) -> str:
+    return "\n".join(
+        f"{b.get('t', 0):.2f} | {b.get('beat', 1)} | {b.get('shot', '')} | {b.get('line', '')}" for b in script
+    )
+
+
+def text_to_script(text: str) -> list[dict[str, Any]]:
+    """One beat a line: `seconds | beat | what to film | line spoken or shown` (the last part may be empty)."""
+    beats = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        parts = [p.strip() for p in raw.split("|")]
+        if len(parts) < 3:
+            raise forms.ValidationError(f"Line {number}: write 'seconds | beat | shot | line'.")
+        try:
+            t, beat = float(parts[0]), int(parts[1])
+        except ValueError as exc:
+            raise forms.ValidationError(f"Line {number}: the time and the beat must be numbers.") from exc
+        beats.append({"t": t, "beat": beat, "shot": parts[2], "line": " | ".join(parts[3:])})
+    return beats
+
+
+class BriefForm(forms.Form):
+    revision = forms.IntegerField(widget=forms.HiddenInput)
+    concept = forms.CharField(max_length=300)
+    hook = forms.CharField(max_length=200)
+    script = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 8, "class": "vLargeTextField"}),
+        help_text="One beat a line: seconds | beat | what to film | line (spoken or on screen).",
+    )
+    caption = forms.CharField(max_length=300, widget=forms.Textarea(attrs={"rows": 2}))
+    hashtags = forms.CharField(max_length=800, help_text="Separated by spaces, each starting with #.")
+    music_notes = forms.CharField(max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    cultural_notes = forms.CharField(max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    product_placement = forms.CharField(max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    @classmethod
+    def for_brief(cls, brief: RemixBrief, data: Any = None) -> BriefForm:
+        content = brief.content
+        initial = {
+            **{
+                k: content.get(k, "")
+                for k in ("concept", "hook", "caption", "music_notes", "cultural_notes", "product_placement")
+            },
+            "script": script_to_text(content.get("script", [])),
+            "hashtags": " ".join(content.get("hashtags", [])),
+            "revision": brief.revision,
+        }
+        return cls(data=data, initial=initial, prefix="brief")
+
+    def clean_script(self) -> list[dict[str, Any]]:
+        return text_to_script(self.cleaned_data["script"])
+
+    def clean_hashtags(self) -> list[str]:
+        return self.cleaned_data["hashtags"].split()
+
+    def content(self) -> dict[str, Any]:
+        return {k: v for k, v in self.cleaned_data.items() if k != "revision"}
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000, label="Reason / notes")
+
+
+class ManualAnalysisForm(forms.Form):
+    duration_s = forms.DecimalField(
+        min_value=Decimal("0.1"), max_value=Decimal(3600), decimal_places=2, label="Duration (s)"
+    )
+    bpm = forms.DecimalField(
+        min_value=Decimal(20),
+        max_value=Decimal(300),
+        decimal_places=1,
+        required=False,
+        label="BPM",
+        help_text="Empty when there is no clear beat.",
+    )
+    commerce_category = forms.ChoiceField(choices=CommerceCategory.choices)
+    hook = forms.CharField(max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    keyframes = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="One moment a line: seconds | what happens.",
+    )
+
+    def clean_keyframes(self) -> list[dict[str, Any]]:
+        frames = []
+        for number, raw in enumerate(self.cleaned_data["keyframes"].splitlines(), start=1):
+            if not raw.strip():
+                continue
+            seconds, _, description = raw.partition("|")
+            try:
+                frames.append({"t": float(seconds), "description": description.strip()})
+            except ValueError as exc:
+                raise forms.ValidationError(f"Line {number}: start with the time in seconds.") from exc
+        return frames

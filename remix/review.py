@@ -1,0 +1,429 @@
+"""Editors' decisions on nodes and briefs (the review console), each audited, locked and stale-checked.
+
+Every decision goes through here, whether it comes from the review screen, a bulk
+action or a command: the same rules, the same audit rows. Two editors cannot
+clobber each other: a node under review carries an expiring lock (Redis), and
+every write names the brief revision the editor saw, so a form opened before
+someone else's change is refused instead of overwriting it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.services import audit_log_record
+from kmeme.errors import ApplicationError
+from remix.models import (
+    AnalysisStatus,
+    BriefSource,
+    Layer,
+    NodeStatus,
+    RemixBrief,
+    RemixNode,
+    ReviewStatus,
+    VideoAnalysis,
+)
+from remix.services import analysis_record, brief_create, node_transition
+
+LOCK_SECONDS = 15 * 60
+BRIEF_FIELDS = (
+    "concept",
+    "hook",
+    "script",
+    "caption",
+    "hashtags",
+    "music_notes",
+    "cultural_notes",
+    "product_placement",
+)
+
+
+# --- Edit locks -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReviewLock:
+    user_id: int
+    user_name: str
+    expires_at: float
+
+    @property
+    def expires(self) -> datetime:
+        return datetime.fromtimestamp(self.expires_at, tz=UTC)
+
+
+def _lock_key(node_id: int) -> str:
+    return f"review-lock:{node_id}"
+
+
+def review_lock_get(*, node: RemixNode) -> ReviewLock | None:
+    data = cache.get(_lock_key(node.pk))
+    if data is None or data["expires_at"] < time.time():
+        return None
+    return ReviewLock(**data)
+
+
+def _lock_set(node: RemixNode, editor: User) -> ReviewLock:
+    lock = ReviewLock(user_id=editor.pk, user_name=str(editor), expires_at=time.time() + LOCK_SECONDS)
+    cache.set(_lock_key(node.pk), lock.__dict__, timeout=LOCK_SECONDS)
+    return lock
+
+
+def review_lock_acquire(*, node: RemixNode, editor: User) -> tuple[bool, ReviewLock]:
+    """Take (or renew) the node's lock. Returns (True, lock) if the editor holds it now, else (False, holder's lock)."""
+    fresh = {"user_id": editor.pk, "user_name": str(editor), "expires_at": time.time() + LOCK_SECONDS}
+    if cache.add(_lock_key(node.pk), fresh, timeout=LOCK_SECONDS):
+        return True, ReviewLock(**fresh)
+    current = review_lock_get(node=node)
+    if current is None or current.user_id == editor.pk:
+        return True, _lock_set(node, editor)
+    return False, current
+
+
+def review_lock_takeover(*, node: RemixNode, editor: User) -> ReviewLock:
+    """Take the lock from another editor (e.g. who left for the day). Audited."""
+    previous = review_lock_get(node=node)
+    lock = _lock_set(node, editor)
+    audit_log_record(
+        actor=editor,
+        action="review.lock_takeover",
+        target=node,
+        details={"from": previous.user_name if previous else None, "to": str(editor)},
+    )
+    return lock
+
+
+def review_lock_release(*, node: RemixNode, editor: User) -> None:
+    current = review_lock_get(node=node)
+    if current is not None and current.user_id == editor.pk:
+        cache.delete(_lock_key(node.pk))
+
+
+def _require_lock(node: RemixNode, editor: User) -> None:
+    held, lock = review_lock_acquire(node=node, editor=editor)
+    if not held:
+        raise ApplicationError(
+            f"{lock.user_name} is reviewing this node (locked until {timezone.localtime(lock.expires):%H:%M}). "
+            "Your changes were not saved.",
+            code="locked",
+            status_code=409,
+            details={"holder": lock.user_name, "expires_at": lock.expires.isoformat()},
+        )
+
+
+# --- Helpers ---------------------------------------------------------------------------------------------------------
+
+
+def _locked_brief(brief: RemixBrief, expected_revision: int | None) -> RemixBrief:
+    current = RemixBrief.objects.select_for_update().select_related("node").get(pk=brief.pk)
+    if expected_revision is not None and current.revision != expected_revision:
+        raise ApplicationError(
+            "This brief changed since you opened it (someone else saved it). Reload to see their version; "
+            "your changes were not saved.",
+            code="stale_object",
+            status_code=409,
+            details={"your_revision": expected_revision, "current_revision": current.revision},
+        )
+    return current
+
+
+def _require_current(brief: RemixBrief) -> None:
+    latest = brief.node.briefs.order_by("-version").values_list("pk", flat=True).first()
+    if latest != brief.pk:
+        raise ApplicationError(
+            "Only the latest version of a brief can be reviewed.", code="brief_superseded", status_code=409
+        )
+
+
+def _require_master_or_moderation(node: RemixNode, action: str) -> None:
+    if node.layer == Layer.FORK and action not in ("reject", "unpublish"):
+        raise ApplicationError(
+            "Forks belong to their creators: editors can only reject or unpublish them.",
+            code="fork_read_only",
+            status_code=403,
+        )
+
+
+def brief_clean_content(content: dict[str, Any]) -> dict[str, Any]:
+    """Validate an editor's version with the same schema as the AI's (but no forbidden-word check is skipped)."""
+    from kmeme.ai.schemas import BriefOutput, output_validate
+    from kmeme.ai.types import ProviderUnavailable
+
+    try:
+        return output_validate(BriefOutput, content, raw_size=0)
+    except ProviderUnavailable as exc:
+        raise ApplicationError(exc.message.replace("output", "brief", 1), code="invalid_brief") from exc
+
+
+def brief_diff(*, brief: RemixBrief) -> list[dict[str, Any]]:
+    """Field by field: what the generator wrote, what the editor made of it, and whether they differ."""
+    edited = brief.edited or {}
+    rows = []
+    for field in BRIEF_FIELDS:
+        generated_value = brief.generated.get(field)
+        edited_value = edited.get(field, generated_value) if brief.edited is not None else generated_value
+        rows.append(
+            {
+                "field": field,
+                "generated": generated_value,
+                "edited": edited_value,
+                "changed": brief.edited is not None and edited_value != generated_value,
+            }
+        )
+    return rows
+
+
+# --- Decisions -----------------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def brief_edit(*, brief: RemixBrief, editor: User, content: dict[str, Any], expected_revision: int) -> RemixBrief:
+    """Save the editor's version of a brief (kept apart from the generated one)."""
+    _require_lock(brief.node, editor)
+    brief = _locked_brief(brief, expected_revision)
+    _require_current(brief)
+    _require_master_or_moderation(brief.node, "edit")
+    if brief.review_status != ReviewStatus.PENDING:
+        raise ApplicationError("Only a brief awaiting review can be edited.", code="brief_not_pending", status_code=409)
+    content = brief_clean_content(content)
+    before = brief.content
+    if content == before:
+        return brief
+    brief.edited = content
+    brief.revision += 1
+    brief.save(update_fields=["edited", "revision", "updated_at"])
+    changed = {
+        f: {"before": before.get(f), "after": content.get(f)} for f in BRIEF_FIELDS if before.get(f) != content.get(f)
+    }
+    audit_log_record(
+        actor=editor,
+        action="brief.edit",
+        target=brief.node,
+        details={"brief_version": brief.version, "changes": changed},
+    )
+    return brief
+
+
+@transaction.atomic
+def brief_approve(
+    *, brief: RemixBrief, editor: User, expected_revision: int, content: dict[str, Any] | None = None, notes: str = ""
+) -> RemixBrief:
+    """Approve the brief (with the editor's edits, if given): the node moves to approved."""
+    if content is not None:
+        brief = brief_edit(brief=brief, editor=editor, content=content, expected_revision=expected_revision)
+        expected_revision = brief.revision
+    else:
+        _require_lock(brief.node, editor)
+    brief = _locked_brief(brief, expected_revision)
+    _require_current(brief)
+    _require_master_or_moderation(brief.node, "approve")
+    if brief.review_status != ReviewStatus.PENDING:
+        raise ApplicationError(
+            f"This brief is already {brief.get_review_status_display().lower()}.",
+            code="brief_not_pending",
+            status_code=409,
+        )
+    brief.review_status = ReviewStatus.APPROVED
+    brief.reviewer, brief.reviewed_at, brief.review_notes = editor, timezone.now(), notes
+    brief.revision += 1
+    brief.save(update_fields=["review_status", "reviewer", "reviewed_at", "review_notes", "revision", "updated_at"])
+    node_transition(node=brief.node, to=NodeStatus.APPROVED, actor=editor, reason="brief approved")
+    audit_log_record(
+        actor=editor,
+        action="brief.approve",
+        target=brief.node,
+        details={
+            "brief_version": brief.version,
+            "with_edits": brief.edited is not None,
+            "notes": notes,
+            "before": {"review_status": "pending"},
+            "after": {"review_status": "approved"},
+        },
+    )
+    return brief
+
+
+@transaction.atomic
+def brief_reject(*, brief: RemixBrief, editor: User, reason: str, expected_revision: int | None) -> RemixBrief:
+    """Reject with a reason (required): the node moves to rejected."""
+    if not reason.strip():
+        raise ApplicationError("Say why the brief is rejected.", code="reason_required")
+    _require_lock(brief.node, editor)
+    brief = _locked_brief(brief, expected_revision)
+    _require_current(brief)
+    if brief.review_status != ReviewStatus.PENDING:
+        raise ApplicationError(
+            f"This brief is already {brief.get_review_status_display().lower()}.",
+            code="brief_not_pending",
+            status_code=409,
+        )
+    brief.review_status = ReviewStatus.REJECTED
+    brief.reviewer, brief.reviewed_at, brief.review_notes = editor, timezone.now(), reason.strip()
+    brief.revision += 1
+    brief.save(update_fields=["review_status", "reviewer", "reviewed_at", "review_notes", "revision", "updated_at"])
+    node_transition(node=brief.node, to=NodeStatus.REJECTED, actor=editor, reason=reason.strip())
+    audit_log_record(
+        actor=editor,
+        action="brief.reject",
+        target=brief.node,
+        details={
+            "brief_version": brief.version,
+            "reason": reason.strip(),
+            "before": {"review_status": "pending"},
+            "after": {"review_status": "rejected"},
+        },
+    )
+    return brief
+
+
+@transaction.atomic
+def brief_request_regeneration(*, brief: RemixBrief, editor: User, notes: str, expected_revision: int | None) -> int:
+    """Send the brief back to be written again with the editor's notes. Returns the job id (exactly one job)."""
+    from remix.tasks import brief_regenerate
+
+    if not notes.strip():
+        raise ApplicationError("Tell the writer what to change.", code="notes_required")
+    _require_lock(brief.node, editor)
+    brief = _locked_brief(brief, expected_revision)
+    _require_current(brief)
+    _require_master_or_moderation(brief.node, "regenerate")
+    if brief.review_status != ReviewStatus.PENDING:
+        raise ApplicationError(
+            f"This brief is already {brief.get_review_status_display().lower()}.",
+            code="brief_not_pending",
+            status_code=409,
+        )
+    brief.review_status = ReviewStatus.REGENERATION_REQUESTED
+    brief.reviewer, brief.reviewed_at, brief.review_notes = editor, timezone.now(), notes.strip()
+    brief.revision += 1
+    brief.save(update_fields=["review_status", "reviewer", "reviewed_at", "review_notes", "revision", "updated_at"])
+    node_transition(node=brief.node, to=NodeStatus.ANALYZING, actor=editor, reason="brief regeneration requested")
+    job_id = brief_regenerate.configure(
+        queueing_lock=f"brief-regenerate-{brief.node_id}", lock=f"node-{brief.node_id}"
+    ).defer(node_id=brief.node_id, notes=notes.strip())
+    audit_log_record(
+        actor=editor,
+        action="brief.request_regeneration",
+        target=brief.node,
+        details={
+            "brief_version": brief.version,
+            "notes": notes.strip(),
+            "job_id": job_id,
+        },
+    )
+    review_lock_release(node=brief.node, editor=editor)
+    return job_id
+
+
+@transaction.atomic
+def node_publish(*, node: RemixNode, editor: User) -> RemixNode:
+    """Approved master → published."""
+    _require_lock(node, editor)
+    _require_master_or_moderation(node, "publish")
+    node_transition(node=node, to=NodeStatus.PUBLISHED, actor=editor, reason="published by an editor")
+    audit_log_record(
+        actor=editor,
+        action="node.publish",
+        target=node,
+        details={"before": {"status": "approved"}, "after": {"status": "published"}},
+    )
+    return node
+
+
+@transaction.atomic
+def node_unpublish(*, node: RemixNode, editor: User, reason: str = "") -> RemixNode:
+    """Take a published node off the public API (back to approved; a fork is rejected instead)."""
+    _require_lock(node, editor)
+    target = NodeStatus.REJECTED if node.layer == Layer.FORK else NodeStatus.APPROVED
+    if node.layer == Layer.FORK and not reason.strip():
+        raise ApplicationError("Say why the fork is taken down.", code="reason_required")
+    node_transition(node=node, to=target, actor=editor, reason=reason or "unpublished by an editor")
+    audit_log_record(
+        actor=editor,
+        action="node.unpublish",
+        target=node,
+        details={"before": {"status": "published"}, "after": {"status": target}, "reason": reason},
+    )
+    return node
+
+
+@transaction.atomic
+def analysis_fill(
+    *,
+    node: RemixNode,
+    editor: User,
+    duration_s: Decimal | float,
+    bpm: Decimal | float | None,
+    commerce_category: str,
+    hook: str = "",
+    keyframes: list[dict[str, Any]] | None = None,
+) -> VideoAnalysis:
+    """A manual-review item: the editor supplies the analysis the AI could not."""
+    _require_lock(node, editor)
+    if node.status != NodeStatus.NEEDS_REVIEW:
+        raise ApplicationError(
+            "Only nodes waiting for manual review take a manual analysis.", code="not_in_manual_review", status_code=409
+        )
+    analysis = analysis_record(
+        node=node,
+        provider="manual",
+        status=AnalysisStatus.OK,
+        model="",
+        duration_s=duration_s,
+        bpm=bpm,
+        keyframes=keyframes or [],
+        hook=hook,
+        commerce_category=commerce_category,
+        probe=node.probe,
+    )
+    audit_log_record(
+        actor=editor,
+        action="analysis.fill",
+        target=node,
+        details={
+            "duration_s": str(duration_s),
+            "bpm": None if bpm is None else str(bpm),
+            "commerce_category": commerce_category,
+            "hook": hook,
+            "keyframes": len(keyframes or []),
+        },
+    )
+    return analysis
+
+
+@transaction.atomic
+def brief_write(*, node: RemixNode, editor: User, content: dict[str, Any]) -> RemixBrief:
+    """A brief written by the editor (source `editor`), e.g. for a manual-review item; it awaits approval."""
+    _require_lock(node, editor)
+    _require_master_or_moderation(node, "write")
+    brief = brief_create(node=node, content=brief_clean_content(content), source=BriefSource.EDITOR)
+    if node.status == NodeStatus.NEEDS_REVIEW:
+        node_transition(node=node, to=NodeStatus.IN_REVIEW, actor=editor, reason="brief written by an editor")
+    audit_log_record(actor=editor, action="brief.write", target=node, details={"brief_version": brief.version})
+    return brief
+
+
+def brief_generate_for_review(*, node: RemixNode, editor: User, notes: str = "") -> int:
+    """From a manual-review item: have the brief written (Claude, or rule-based) in the background."""
+    from remix.tasks import brief_regenerate
+
+    _require_lock(node, editor)
+    if not node.analyses.filter(status=AnalysisStatus.OK).exists():
+        raise ApplicationError("Fill in the analysis first: a brief is written from it.", code="analysis_required")
+    with transaction.atomic():
+        node_transition(node=node, to=NodeStatus.ANALYZING, actor=editor, reason="brief generation requested")
+        job_id = brief_regenerate.configure(queueing_lock=f"brief-regenerate-{node.pk}", lock=f"node-{node.pk}").defer(
+            node_id=node.pk, notes=notes
+        )
+        audit_log_record(actor=editor, action="brief.generate", target=node, details={"notes": notes, "job_id": job_id})
+    review_lock_release(node=node, editor=editor)
+    return job_id

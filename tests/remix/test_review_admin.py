@@ -1,0 +1,185 @@
+"""The review console through Django's test client: as an editor, a creator, an admin."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from accounts.models import AuditLog, Role
+from remix import review
+from remix.models import NodeStatus, RemixBrief, RemixNode, ReviewStatus
+from remix.services import brief_create
+from tests.accounts.factories import UserFactory
+from tests.remix.test_review import BRIEF, node_in_review
+
+pytestmark = pytest.mark.django_db
+CHANGELIST = "admin:remix_remixnode_changelist"
+
+
+@pytest.fixture
+def editor():
+    return UserFactory(role=Role.EDITOR, display_name="Editor Kim")
+
+
+@pytest.fixture
+def editor_client(client, editor):
+    client.force_login(editor)
+    return client
+
+
+def _review_url(node) -> str:
+    return reverse("admin:remix_remixnode_review", args=[node.pk])
+
+
+def _brief_post(brief, action: str, **changes) -> dict:
+    content = {**brief.content, **changes}
+    return {
+        "action": action,
+        "brief-revision": brief.revision,
+        "brief-concept": content["concept"],
+        "brief-hook": content["hook"],
+        "brief-script": "\n".join(f"{b['t']} | {b['beat']} | {b['shot']} | {b['line']}" for b in content["script"]),
+        "brief-caption": content["caption"],
+        "brief-hashtags": " ".join(content["hashtags"]),
+        "brief-music_notes": content["music_notes"],
+        "brief-cultural_notes": content["cultural_notes"],
+        "brief-product_placement": content["product_placement"],
+    }
+
+
+def test_the_landing_page_is_the_editors_queue(editor_client):
+    node_in_review(title="Waiting brief")
+    page = editor_client.get(reverse("admin:index")).content.decode()
+    assert "Briefs in review" in page and "Waiting brief" in page
+    assert "Manual review" in page and "AI this month" in page and "Fallback rate" in page
+
+
+def test_an_editor_approves_with_an_edit_and_moves_on_to_the_next_item(editor_client, editor):
+    node, brief = node_in_review(title="First")
+    later, _ = node_in_review(title="Second")
+    page = editor_client.get(_review_url(node)).content.decode()
+    assert "성수 카페 버전" in page and "You hold the review lock" in page
+    response = editor_client.post(_review_url(node), _brief_post(brief, "approve_with_edits", caption="새 캡션"))
+    assert response.status_code == 302 and response["Location"] == _review_url(later)
+    brief.refresh_from_db()
+    assert brief.review_status == ReviewStatus.APPROVED and brief.content["caption"] == "새 캡션"
+    assert brief.generated["caption"] == BRIEF["caption"]
+    assert {"brief.edit", "brief.approve"} <= set(AuditLog.objects.values_list("action", flat=True))
+
+
+def test_a_stale_form_is_refused_with_a_clear_message_and_keeps_the_editors_input(editor_client, editor):
+    node, brief = node_in_review()
+    stale = _brief_post(brief, "save", hook="my late change")
+    review.brief_edit(
+        brief=brief, editor=editor, content={**BRIEF, "hook": "saved meanwhile"}, expected_revision=brief.revision
+    )
+    page = editor_client.post(_review_url(node), stale).content.decode()
+    assert "changed since you opened it" in page
+    assert "my late change" in page  # the editor's text is still in the form
+    brief.refresh_from_db()
+    assert brief.content["hook"] == "saved meanwhile"
+
+
+def test_a_second_editor_sees_who_holds_the_lock_and_cannot_save(client, editor):
+    node, brief = node_in_review()
+    review.review_lock_acquire(node=node, editor=editor)
+    client.force_login(UserFactory(role=Role.EDITOR, display_name="Editor Park"))
+    page = client.get(_review_url(node)).content.decode()
+    assert "Editor Kim" in page and "is reviewing this node" in page
+    page = client.post(_review_url(node), _brief_post(brief, "approve")).content.decode()
+    assert "Editor Kim is reviewing this node" in page
+    assert RemixBrief.objects.get(pk=brief.pk).review_status == ReviewStatus.PENDING
+    client.post(_review_url(node), {"action": "takeover"})
+    assert AuditLog.objects.filter(action="review.lock_takeover").exists()
+
+
+def test_reject_without_a_reason_is_refused_on_the_screen(editor_client):
+    node, _brief = node_in_review()
+    page = editor_client.post(_review_url(node), {"action": "reject", "decision-reason": ""}).content.decode()
+    assert "Say why the brief is rejected" in page
+    assert RemixNode.objects.get(pk=node.pk).status == NodeStatus.IN_REVIEW
+
+
+def test_bulk_approve_goes_through_the_service_per_node_with_a_message_each(editor_client, editor):
+    nodes = [node_in_review(title=f"Bulk {i}")[0] for i in range(3)]
+    review.review_lock_acquire(node=nodes[2], editor=UserFactory(role=Role.EDITOR, display_name="Editor Park"))
+    response = editor_client.post(
+        reverse(CHANGELIST), {"action": "approve_selected", ACTION_CHECKBOX_NAME: [n.pk for n in nodes]}, follow=True
+    )
+    page = response.content.decode()
+    assert "Approved 2 nodes." in page
+    assert "Not approved: “Bulk 2”: Editor Park is reviewing this node" in page
+    assert [RemixNode.objects.get(pk=n.pk).status for n in nodes] == ["approved", "approved", "in_review"]
+    assert AuditLog.objects.filter(action="bulk.approved").count() == 1
+
+
+def test_bulk_reject_asks_once_for_the_reason(editor_client):
+    nodes = [node_in_review(title=f"Spam {i}")[0] for i in range(2)]
+    ids = [n.pk for n in nodes]
+    page = editor_client.post(reverse(CHANGELIST), {"action": "reject_selected", ACTION_CHECKBOX_NAME: ids})
+    assert "Apply to all" in page.content.decode()
+    editor_client.post(
+        reverse(CHANGELIST),
+        {"action": "reject_selected", ACTION_CHECKBOX_NAME: ids, "apply": "1", "decision-reason": "duplicate uploads"},
+    )
+    assert set(RemixBrief.objects.values_list("review_notes", flat=True)) == {"duplicate uploads"}
+
+
+def test_creators_and_brands_are_kept_out_and_editors_cannot_manage_users(client, editor):
+    node, _ = node_in_review()
+    for role in (Role.CREATOR, Role.BRAND):
+        client.force_login(UserFactory(role=role))
+        assert client.get(_review_url(node)).status_code == 302  # to the login page
+    editor_client = client
+    editor_client.force_login(editor)
+    assert editor_client.get(reverse("admin:accounts_user_changelist")).status_code == 403
+    assert editor_client.get(reverse("admin:auth_group_changelist")).status_code == 403
+    assert editor_client.get(reverse("admin:accounts_auditlog_changelist")).status_code == 200
+
+
+def test_an_admin_can_do_everything_an_editor_can_and_manage_users(client):
+    client.force_login(UserFactory(role=Role.ADMIN))
+    node, _ = node_in_review()
+    assert client.get(_review_url(node)).status_code == 200
+    assert client.get(reverse("admin:accounts_user_changelist")).status_code == 200
+
+
+def test_an_editors_fork_page_is_read_only(editor_client):
+    master, _ = node_in_review(title="Master")
+    from remix.models import Layer
+
+    fork, _ = node_in_review(title="Fork", layer=Layer.FORK, parent=master)
+    page = editor_client.get(reverse("admin:remix_remixnode_change", args=[fork.pk])).content.decode()
+    assert 'name="_save"' not in page
+    review_page = editor_client.get(_review_url(fork)).content.decode()
+    assert 'value="approve"' not in review_page and 'value="reject"' in review_page
+
+
+def test_the_changelist_costs_the_same_queries_for_5_or_40_nodes(editor_client):
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert editor_client.get(reverse(CHANGELIST), {"status__exact": "in_review"}).status_code == 200
+        return len(ctx)
+
+    for i in range(5):
+        node_in_review(title=f"Few {i}")
+    few = count()
+    for i in range(35):
+        node_in_review(title=f"Many {i}")
+    assert count() == few
+
+
+def test_the_review_page_costs_the_same_queries_however_many_versions(editor_client):
+    def count(node) -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert editor_client.get(_review_url(node)).status_code == 200
+        return len(ctx)
+
+    one, _ = node_in_review(title="One version")
+    many, _ = node_in_review(title="Many versions")
+    for _ in range(4):
+        brief_create(node=many, content=BRIEF, source="ai")
+    assert count(many) == count(one)
