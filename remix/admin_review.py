@@ -23,7 +23,7 @@ from accounts.models import AuditLog
 from accounts.services import audit_log_record
 from kmeme.errors import ApplicationError
 from remix import review
-from remix.forms import BriefForm, ManualAnalysisForm, ReasonForm
+from remix.forms import BriefForm, BulkReasonForm, ManualAnalysisForm, ReasonForm
 from remix.models import Layer, RemixBrief, RemixNode, ReviewStatus, VideoAnalysis
 from remix.platforms import Platform
 from remix.selectors import review_next_node
@@ -262,7 +262,7 @@ class ReviewAdminMixin:
 
     def _with_reason(self, request: HttpRequest, queryset, action: str, verb: str, decide) -> HttpResponse | None:
         """An intermediate page asks once for the reason (or notes), then applies it to every selected node."""
-        form = ReasonForm(request.POST if "apply" in request.POST else None, prefix="decision")
+        form = BulkReasonForm(request.POST if "apply" in request.POST else None, prefix="decision")
         if "apply" in request.POST and form.is_valid():
             text = form.cleaned_data["reason"]
             verb_done = "Rejected" if verb == "Reject" else verb

@@ -33,16 +33,27 @@ def text_to_script(text: str) -> list[dict[str, Any]]:
     return beats
 
 
-class BriefForm(forms.Form):
+class ReviewForm(forms.Form):
+    """The review screen puts several decisions in one <form>: the browser must not block, say, a
+    rejection because a brief field is empty. The server validates each decision's own input."""
+
+    use_required_attribute = False
+
+
+class BriefForm(ReviewForm):
     revision = forms.IntegerField(widget=forms.HiddenInput)
-    concept = forms.CharField(max_length=300)
-    hook = forms.CharField(max_length=200)
+    concept = forms.CharField(max_length=300, widget=forms.TextInput(attrs={"class": "vLargeTextField"}))
+    hook = forms.CharField(max_length=200, widget=forms.TextInput(attrs={"class": "vLargeTextField"}))
     script = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 8, "class": "vLargeTextField"}),
         help_text="One beat a line: seconds | beat | what to film | line (spoken or on screen).",
     )
     caption = forms.CharField(max_length=300, widget=forms.Textarea(attrs={"rows": 2}))
-    hashtags = forms.CharField(max_length=800, help_text="Separated by spaces, each starting with #.")
+    hashtags = forms.CharField(
+        max_length=800,
+        help_text="Separated by spaces, each starting with #.",
+        widget=forms.TextInput(attrs={"class": "vLargeTextField"}),
+    )
     music_notes = forms.CharField(max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2}))
     cultural_notes = forms.CharField(max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 3}))
     product_placement = forms.CharField(max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2}))
@@ -71,11 +82,19 @@ class BriefForm(forms.Form):
         return {k: v for k, v in self.cleaned_data.items() if k != "revision"}
 
 
-class ReasonForm(forms.Form):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000, label="Reason / notes")
+class ReasonForm(ReviewForm):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), max_length=2000, required=False, label="Reason / notes"
+    )
 
 
-class ManualAnalysisForm(forms.Form):
+class BulkReasonForm(forms.Form):
+    """The page a bulk reject / regenerate asks its one reason on: here the reason is required."""
+
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000, label="Reason / notes")
+
+
+class ManualAnalysisForm(ReviewForm):
     duration_s = forms.DecimalField(
         min_value=Decimal("0.1"), max_value=Decimal(3600), decimal_places=2, label="Duration (s)"
     )

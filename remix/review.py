@@ -164,6 +164,17 @@ def brief_clean_content(content: dict[str, Any]) -> dict[str, Any]:
         raise ApplicationError(exc.message.replace("output", "brief", 1), code="invalid_brief") from exc
 
 
+def _display(value: Any) -> str:
+    """A field as an editor reads it: the script one beat a line, hashtags on one line."""
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        return "\n".join(
+            f"{b.get('t', 0):.2f}s · beat {b.get('beat')} · {b.get('shot', '')} · {b.get('line', '')}" for b in value
+        )
+    if isinstance(value, list):
+        return " ".join(str(item) for item in value)
+    return "" if value is None else str(value)
+
+
 def brief_diff(*, brief: RemixBrief) -> list[dict[str, Any]]:
     """Field by field: what the generator wrote, what the editor made of it, and whether they differ."""
     edited = brief.edited or {}
@@ -176,6 +187,8 @@ def brief_diff(*, brief: RemixBrief) -> list[dict[str, Any]]:
                 "field": field,
                 "generated": generated_value,
                 "edited": edited_value,
+                "generated_text": _display(generated_value),
+                "edited_text": _display(edited_value),
                 "changed": brief.edited is not None and edited_value != generated_value,
             }
         )

@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
-bash scripts/provision.sh
+# The browser tests drive Debian's Chromium (never a browser a tool downloads itself).
+KMEME_EXTRA_PACKAGES="${KMEME_EXTRA_PACKAGES:-} chromium" bash scripts/provision.sh
 before=$(bash scripts/services.sh status)
 bash scripts/services.sh start
 stop_started() { if [ "$before" != "$(bash scripts/services.sh status)" ]; then bash scripts/services.sh stop; fi; }

@@ -1,0 +1,99 @@
+"""The review console in a real browser: Playwright driving Debian's Chromium against a live server."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from accounts.models import AuditLog, Role
+from remix.models import NodeStatus, RemixNode
+from tests.accounts.factories import UserFactory
+from tests.remix.test_review import node_in_review
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Flags that keep a headless Chromium from reaching for the network on its own.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PASSWORD = "a long enough password"
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail("Chromium is missing: `make test` installs it (apt-get install chromium).")
+    # Playwright's sync API keeps an event loop in this thread; the tests' own ORM calls stay synchronous.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            yield browser
+            browser.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+def _log_in(browser: Browser, live_server, email: str) -> Page:
+    page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("#id_username", email)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    expect(page.locator("#review-queue")).to_be_visible()
+    return page
+
+
+def test_an_editor_edits_approves_and_publishes_while_a_second_editor_hits_the_lock(browser, live_server):
+    UserFactory(email="kim@kmeme.test", role=Role.EDITOR, display_name="Editor Kim", password=PASSWORD)
+    UserFactory(email="park@kmeme.test", role=Role.EDITOR, display_name="Editor Park", password=PASSWORD)
+    node, _brief = node_in_review(title="Latte art in Seongsu")
+
+    kim = _log_in(browser, live_server, "kim@kmeme.test")
+    kim.get_by_role("link", name="Latte art in Seongsu").first.click()
+    expect(kim.locator("#lock-mine")).to_be_visible()
+
+    # A second editor opens the same node: the lock holder is named, and saving is refused.
+    park = _log_in(browser, live_server, "park@kmeme.test")
+    park.goto(f"{live_server.url}/admin/remix/remixnode/{node.pk}/review/")
+    expect(park.locator("#lock-banner")).to_contain_text("Editor Kim")
+    park.get_by_role("button", name="Approve", exact=True).click()
+    expect(park.locator(".messagelist")).to_contain_text("Editor Kim is reviewing this node")
+    assert RemixNode.objects.get(pk=node.pk).status == NodeStatus.IN_REVIEW
+
+    # The lock holder edits the caption and approves with the edit.
+    kim.fill("#id_brief-caption", "성수에서 찍은 라떼 전환 ☕")
+    kim.get_by_role("button", name="Approve with edits").click()
+    expect(kim.locator(".messagelist")).to_contain_text("Approved “Latte art in Seongsu” with your edits")
+
+    kim.goto(f"{live_server.url}/admin/remix/remixnode/{node.pk}/review/")
+    expect(kim.locator("#brief")).to_contain_text("성수에서 찍은 라떼 전환")
+    kim.get_by_role("button", name="Publish as master").click()
+    expect(kim.locator(".messagelist")).to_contain_text("Published “Latte art in Seongsu”")
+    assert RemixNode.objects.get(pk=node.pk).status == NodeStatus.PUBLISHED
+
+    # The audit trail shows every decision, and it is read-only.
+    kim.goto(f"{live_server.url}/admin/accounts/auditlog/?target_type=remix.remixnode&target_id={node.pk}")
+    for action in ("brief.edit", "brief.approve", "node.publish"):
+        expect(kim.locator("#result_list")).to_contain_text(action)
+    assert set(AuditLog.objects.filter(target_id=str(node.pk)).values_list("action", flat=True)) >= {
+        "brief.edit",
+        "brief.approve",
+        "node.publish",
+    }
