@@ -3,6 +3,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.http import HttpRequest
 
 from accounts.models import AuditLog, Consent, User
+from accounts.services import user_role_sync
 
 
 @admin.register(User)
@@ -11,7 +12,7 @@ class UserAdmin(DjangoUserAdmin):
     list_display = ["email", "display_name", "role", "is_staff", "is_active", "date_joined"]
     list_filter = ["role", "is_staff", "is_active"]
     search_fields = ["email", "display_name", "firebase_uid"]
-    readonly_fields = ["last_login", "date_joined", "anonymized_at"]
+    readonly_fields = ["last_login", "date_joined", "anonymized_at", "is_staff", "is_superuser"]  # follow the role
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
         ("Profile", {"fields": ["display_name", "role", "firebase_uid"]}),
@@ -19,6 +20,11 @@ class UserAdmin(DjangoUserAdmin):
         ("Dates", {"fields": ["last_login", "date_joined", "anonymized_at"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "role", "password1", "password2"]})]
+
+    def save_model(self, request: HttpRequest, obj: User, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        # Admin access always follows the role (staff, superuser, the Editors group).
+        user_role_sync(user=obj)
 
 
 @admin.register(Consent)

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.db import models, transaction
+from django.db.models import Q
 
 from accounts.models import AuditLog, Consent, ConsentKind, Role, User
 
@@ -25,13 +26,44 @@ def user_role_sync(*, user: User) -> User:
     user.is_staff = user.role in (Role.EDITOR, Role.ADMIN)
     user.is_superuser = user.role == Role.ADMIN
     user.save(update_fields=["is_staff", "is_superuser"])
-    editors = Group.objects.filter(name=EDITORS_GROUP).first()
-    if editors is not None:
-        if user.role == Role.EDITOR:
-            user.groups.add(editors)
-        else:
-            user.groups.remove(editors)
+    editors = editors_group()
+    if user.role == Role.EDITOR:
+        user.groups.add(editors)
+    else:
+        user.groups.remove(editors)
     return user
+
+
+# What editors may do in the admin: review and moderate, read everything else, never manage users or groups.
+EDITOR_PERMISSIONS = {
+    "remix": [
+        "view_remixnode",
+        "change_remixnode",
+        "review_remixnode",
+        "view_remixbrief",
+        "view_videoanalysis",
+        "view_aicall",
+    ],
+    "genealogy": ["view_mutation", "view_nodeperformancesnapshot"],
+    "campaigns": ["view_brand", "view_campaign", "view_campaignlocation", "view_participation", "change_participation"],
+    "accounts": ["view_auditlog"],
+    "procrastinate": ["view_procrastinatejob", "view_procrastinateevent"],
+}
+
+
+def editors_group() -> Group:
+    """The Editors group (created by a migration; recreated here if someone deleted it)."""
+    group, created = Group.objects.get_or_create(name=EDITORS_GROUP)
+    if created:
+        group.permissions.set(
+            Permission.objects.filter(
+                Q(
+                    *[Q(content_type__app_label=app, codename__in=codes) for app, codes in EDITOR_PERMISSIONS.items()],
+                    _connector=Q.OR,
+                )
+            )
+        )
+    return group
 
 
 def consent_record(*, user: User, kind: str, granted: bool, terms_version: str) -> Consent:

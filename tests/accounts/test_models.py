@@ -78,3 +78,23 @@ def test_a_user_with_audit_history_cannot_be_deleted():
     audit_log_record(actor=actor, action="login")
     with pytest.raises(Exception, match="protected"):
         actor.delete()
+
+
+def test_editors_get_exactly_the_editor_permissions_through_their_group():
+    from django.contrib.auth.models import Group
+
+    from accounts.services import EDITOR_PERMISSIONS
+
+    editor = UserFactory(role=Role.EDITOR)
+    group = Group.objects.get(name="Editors")
+    assert list(editor.groups.all()) == [group]
+    granted = {f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.select_related("content_type")}
+    assert granted == {f"{app}.{code}" for app, codes in EDITOR_PERMISSIONS.items() for code in codes}
+    assert editor.has_perm("remix.review_remixnode") and not editor.has_perm("accounts.change_user")
+    assert not editor.has_perm("auth.change_group")
+    promoted = UserFactory(role=Role.CREATOR)
+    promoted.role = Role.ADMIN
+    from accounts.services import user_role_sync
+
+    user_role_sync(user=promoted)
+    assert promoted.is_superuser and not promoted.groups.exists()
