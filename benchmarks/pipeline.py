@@ -22,36 +22,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from benchmarks._scratch import percentile, scratch_database  # noqa: E402
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kmeme.settings")
-
-
-def _bench_database_url() -> str:
-    import environ
-
-    env = environ.Env()
-    if (ROOT / ".env").is_file():
-        env.read_env(ROOT / ".env")
-    base = env.str("DATABASE_URL", default="postgis://kmeme:kmeme@127.0.0.1:54320/kmeme")
-    head, _, name = base.rpartition("/")
-    return f"{head}/{name.split('?')[0]}_bench"
-
-
-def _recreate_database(url: str) -> None:
-    import psycopg
-
-    head, _, name = url.rpartition("/")
-    dsn = head.replace("postgis://", "postgresql://") + "/postgres"
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def _drop_database(url: str) -> None:
-    import psycopg
-
-    head, _, name = url.rpartition("/")
-    with psycopg.connect(head.replace("postgis://", "postgresql://") + "/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def main() -> None:
@@ -60,11 +33,13 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
 
-    db_url = _bench_database_url()
-    _recreate_database(db_url)
+    with scratch_database():
+        run(args)
+
+
+def run(args: argparse.Namespace) -> None:
     media = tempfile.mkdtemp(prefix="kmeme-bench-media-")
     os.environ.update(
-        DATABASE_URL=db_url,
         MEDIA_ROOT=media,
         CACHE_KEY_PREFIX=f"kmeme-bench-{os.getpid()}",
         LOG_LEVEL="WARNING",
@@ -133,10 +108,11 @@ def main() -> None:
                     )
                 timings.append((time.perf_counter() - started) * 1000)
             timings.sort()
+            p50, p95 = percentile(timings, 0.5), percentile(timings, 0.95)
             print(f"Pipeline overhead per job ({args.jobs} jobs, 15 s 360x640 video, providers answering instantly):")
             print(
-                f"  mean {statistics.mean(timings):7.1f} ms   p50 {timings[len(timings) // 2]:7.1f} ms   "
-                f"p95 {timings[int(len(timings) * 0.95) - 1]:7.1f} ms   max {timings[-1]:7.1f} ms"
+                f"  mean {statistics.mean(timings):7.1f} ms   p50 {p50:7.1f} ms   "
+                f"p95 {p95:7.1f} ms   max {timings[-1]:7.1f} ms"
             )
 
             # 2. Throughput: N queued jobs, W real worker processes.
@@ -177,10 +153,6 @@ def main() -> None:
         cache.delete_pattern("*")
         gemini.stop()
         claude.stop()
-        from django.db import connections
-
-        connections.close_all()
-        _drop_database(db_url)
 
 
 if __name__ == "__main__":

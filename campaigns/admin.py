@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.gis.admin import GISModelAdmin
+from django.contrib.gis.admin.options import GeoModelAdminMixin
 from django.db import models
 
 from campaigns.models import Brand, BrandMembership, Campaign, CampaignLocation, Participation
@@ -26,7 +27,9 @@ class BrandAdmin(admin.ModelAdmin):
     inlines = [BrandMembershipInline]
 
 
-class CampaignLocationInline(admin.StackedInline):
+class CampaignLocationInline(GeoModelAdminMixin, admin.StackedInline):
+    """Locations edited on a map inside their campaign."""
+
     model = CampaignLocation
     extra = 0
 

@@ -7,6 +7,7 @@ from genealogy.models import Mutation, NodePerformanceSnapshot
 class MutationAdmin(admin.ModelAdmin):
     list_display = ["parent", "child", "mutation_types", "created_by", "created_at"]
     list_select_related = ["parent", "child", "created_by"]
+    search_fields = ["=parent__public_id", "=child__public_id", "parent__title", "child__title"]
     raw_id_fields = ["parent", "child", "created_by"]
     readonly_fields = ["created_at"]
     show_full_result_count = False

@@ -65,7 +65,7 @@ class RemixNodeAdmin(ReviewAdminMixin, admin.ModelAdmin):
     raw_id_fields = ["parent", "owner"]
     show_full_result_count = False
     list_per_page = 50
-    date_hierarchy = "created_at"
+    # No date_hierarchy: its year/month links scan every row; the "created" filter does the same job.
     inlines = [VideoAnalysisInline, RemixBriefInline]
 
     @admin.display(description="Review")

@@ -4,9 +4,11 @@ import uuid
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from pgvector.django import HnswIndex, VectorField
 
 from remix.platforms import Platform
@@ -106,6 +108,8 @@ class RemixNode(models.Model):
         indexes = [
             models.Index(fields=["status", "-created_at"], name="node_status_recent"),
             models.Index(fields=["layer", "status", "-published_at"], name="node_layer_published"),
+            # The admin's title search is UPPER(title) LIKE '%…%': a trigram index answers it without a scan.
+            GinIndex(OpClass(Upper("title"), name="gin_trgm_ops"), name="node_title_trgm"),
             HnswIndex(
                 name="node_embedding_hnsw",
                 fields=["embedding"],

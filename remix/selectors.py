@@ -47,9 +47,8 @@ def review_dashboard(*, now: datetime | None = None, limit: int = 15) -> dict[st
 
     now = now or timezone.now()
     day_ago = now - timedelta(hours=24)
-    counts = RemixNode.objects.aggregate(
-        **{status: Count("id", filter=Q(status=status)) for status in NodeStatus.values}
-    )
+    by_status = dict(RemixNode.objects.order_by().values_list("status").annotate(n=Count("id")))
+    counts = {status: by_status.get(status, 0) for status in NodeStatus.values}
     calls = AICall.objects.filter(created_at__gte=day_ago).aggregate(
         ok=Count("id", filter=Q(status=AICallStatus.OK)), error=Count("id", filter=Q(status=AICallStatus.ERROR))
     )

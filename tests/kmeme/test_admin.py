@@ -69,3 +69,20 @@ def test_creators_and_brands_have_no_admin_access(client):
         client.force_login(UserFactory(role=role))
         response = client.get("/admin/")
         assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_a_campaigns_locations_are_placed_on_a_map_inside_the_campaign(admin_client):
+    from campaigns.models import Campaign
+
+    campaign = Campaign.objects.first()
+    page = admin_client.get(reverse("admin:campaigns_campaign_change", args=[campaign.pk])).content.decode()
+    assert 'id="id_locations-0-point_map" class="dj_map"' in page
+    assert 'id="id_locations-1-point_map" class="dj_map"' in page
+
+
+def test_the_genealogy_link_of_a_review_screen_finds_the_nodes_edges(admin_client):
+    from remix.models import RemixNode
+
+    fork = RemixNode.objects.get(title="Latte-art transition, Busan edition")
+    page = admin_client.get(reverse("admin:genealogy_mutation_changelist"), {"q": str(fork.public_id)})
+    assert "Latte-art transition, Busan edition" in page.content.decode()
