@@ -74,7 +74,7 @@ class ReviewAdminMixin:
         briefs = list(node.briefs.all())
         brief = briefs[0] if briefs else None
         forms: dict[str, Any] = {
-            "brief": BriefForm.for_brief(brief) if brief else None,
+            "brief": BriefForm.for_brief(brief) if brief else BriefForm(prefix="brief", initial={"revision": 0}),
             "reason": ReasonForm(prefix="decision"),
             "analysis": ManualAnalysisForm(prefix="analysis", initial=self._analysis_initial(node)),
         }

@@ -183,3 +183,16 @@ def test_the_review_page_costs_the_same_queries_however_many_versions(editor_cli
     for _ in range(4):
         brief_create(node=many, content=BRIEF, source="ai")
     assert count(many) == count(one)
+
+
+def test_a_manual_review_item_without_a_brief_can_be_written_on_the_screen(editor_client):
+    from remix.services import node_create, node_transition
+
+    node = node_create(title="Nothing yet", source_url="https://cdn.example.com/n.mp4", owner=None)
+    node_transition(node=node, to=NodeStatus.ANALYZING, actor=None)
+    node_transition(node=node, to=NodeStatus.NEEDS_REVIEW, actor=None)
+    assert "Save my brief" in editor_client.get(_review_url(node)).content.decode()
+    data = {k: v for k, v in _brief_post(type("B", (), {"content": BRIEF, "revision": 0})(), "write_brief").items()}
+    assert editor_client.post(_review_url(node), data).status_code == 302
+    node.refresh_from_db()
+    assert node.status == NodeStatus.IN_REVIEW and node.briefs.get().source == "editor"
