@@ -20,6 +20,13 @@ PGDATA=$LOCAL/postgres
 PGRUN=$LOCAL/run
 REDIS_DIR=$LOCAL/redis
 
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+refuse_busy_port() {  # $1 port, $2 service, $3 variable that moves it
+  if port_busy "$1"; then
+    fail "$2 cannot start: 127.0.0.1:$1 is already taken (another checkout's 'make run'?). Stop that one with 'make stop' in its folder, or use another port: $3=<port> make …"
+  fi
+}
+
 env_value() {  # the variable from the environment, else from .env
   local name=$1
   if [ -n "${!name:-}" ]; then printf '%s' "${!name}"; return; fi
@@ -64,6 +71,7 @@ CONF
   if pg_running; then
     ok "PostgreSQL running on 127.0.0.1:$PG_PORT"
   else
+    refuse_busy_port "$PG_PORT" PostgreSQL KMEME_PG_PORT
     as_pg "$PG_BIN/pg_ctl" -D "$PGDATA" -l "$PGDATA/server.log" -w -t 60 start >/dev/null \
       || { tail -n 20 "$PGDATA/server.log" >&2; fail "PostgreSQL did not start (log above)"; }
     ok "PostgreSQL started on 127.0.0.1:$PG_PORT"
@@ -75,15 +83,20 @@ CONF
   fi
 }
 
-redis_running() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; }
+redis_answers() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; }
+# Ours: started from this checkout (its pid file names a live process) and answering.
+redis_running() {
+  [ -f "$REDIS_DIR/redis.pid" ] && kill -0 "$(cat "$REDIS_DIR/redis.pid")" 2>/dev/null && redis_answers
+}
 
 start_redis() {
   if [ -n "$(env_value REDIS_URL)" ]; then ok "Redis: using REDIS_URL"; return; fi
   mkdir -p "$REDIS_DIR"
   if redis_running; then ok "Redis running on 127.0.0.1:$REDIS_PORT"; return; fi
+  refuse_busy_port "$REDIS_PORT" Redis KMEME_REDIS_PORT
   redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --daemonize yes --dir "$REDIS_DIR" \
     --pidfile "$REDIS_DIR/redis.pid" --logfile "$REDIS_DIR/redis.log" --save "" --appendonly no >/dev/null
-  for _ in $(seq 50); do redis_running && break; sleep 0.1; done
+  for _ in $(seq 50); do redis_answers && break; sleep 0.1; done
   redis_running || { tail -n 20 "$REDIS_DIR/redis.log" >&2; fail "Redis did not start (log above)"; }
   ok "Redis started on 127.0.0.1:$REDIS_PORT"
 }
