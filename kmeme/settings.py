@@ -230,6 +230,8 @@ FIREBASE_PROJECT_ID = env.str("FIREBASE_PROJECT_ID", default="kmeme-local")
 FIREBASE_CREDENTIALS_FILE = env.str("FIREBASE_CREDENTIALS_FILE", default="")
 # host:port of the Firebase Auth emulator (local development and tests); firebase-admin reads it too.
 FIREBASE_AUTH_EMULATOR_HOST = env.str("FIREBASE_AUTH_EMULATOR_HOST", default="")
+# Request bodies over 1 MiB are refused (413 in the error shape); nothing the API takes needs more.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=["http://localhost:3000"] if DEBUG else [])
 CORS_URLS_REGEX = r"^/api/.*$"
 

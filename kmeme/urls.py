@@ -23,5 +23,6 @@ urlpatterns = [
 # Development serves downloaded media itself; production serves it from S3 or the web server.
 urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
+handler400 = "kmeme.views.bad_request"
 handler404 = "kmeme.views.not_found"
 handler500 = "kmeme.views.server_error"

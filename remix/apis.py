@@ -3,8 +3,14 @@ from __future__ import annotations
 from uuid import UUID
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
+from rest_framework.generics import ListAPIView
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -12,9 +18,24 @@ from rest_framework.views import APIView
 from kmeme.errors import ApplicationError
 from kmeme.limits import quota_consume, quota_refund, rate_limits_check
 from kmeme.openapi import ERROR_RESPONSES
+from kmeme.renderers import PlainTextRenderer
+from remix.cache import RECIPE_TTL_S, cached, recipe_key
+from remix.filters import PublishedNodeFilter
+from remix.forks import fork_delete, fork_publish, fork_update, node_fork
+from remix.models import NodeStatus
 from remix.pipeline import analysis_request
-from remix.selectors import node_with_latest_work
-from remix.serializers import AnalysisAcceptedSerializer, AnalysisRequestSerializer, AnalysisStatusSerializer
+from remix.recipe import recipe_build, recipe_guide_text
+from remix.selectors import node_for_recipe, node_for_viewer, node_list_public, node_with_latest_work
+from remix.serializers import (
+    AnalysisAcceptedSerializer,
+    AnalysisRequestSerializer,
+    AnalysisStatusSerializer,
+    ForkCreateSerializer,
+    ForkUpdateSerializer,
+    NodeListSerializer,
+    PublishSerializer,
+    RecipeSerializer,
+)
 
 
 class AnalysisCreateApi(APIView):
@@ -57,3 +78,125 @@ class AnalysisDetailApi(APIView):
         if node is None:
             raise ApplicationError("No such analysis.", code="not_found", status_code=404)
         return Response(AnalysisStatusSerializer(node).data)
+
+
+# --- The public recipe API ---------------------------------------------------------------------------------------
+
+
+class NodePagination(PageNumberPagination):
+    page_size = 20
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="nodes_list",
+        description="Published remix recipes, newest first.",
+        responses={200: NodeListSerializer(many=True), **ERROR_RESPONSES(400, 429)},
+    ),
+)
+class NodeListApi(ListAPIView):
+    permission_classes = [AllowAny]
+    serializer_class = NodeListSerializer
+    pagination_class = NodePagination
+    filterset_class = PublishedNodeFilter
+
+    def get_queryset(self):
+        return node_list_public()
+
+
+def _visible_node(request: Request, node_id: UUID):
+    node = node_for_viewer(public_id=str(node_id), viewer=request.user)
+    if node is None:
+        raise ApplicationError("No such remix.", code="not_found", status_code=404)
+    return node
+
+
+def _recipe(node) -> dict:
+    def build() -> dict:
+        return RecipeSerializer(recipe_build(node=node_for_recipe(pk=node.pk))).data
+
+    if node.status != NodeStatus.PUBLISHED:  # private views are never cached (nor served from the cache)
+        return build()
+    return cached(recipe_key(node.public_id), RECIPE_TTL_S, build)
+
+
+class NodeDetailApi(APIView):
+    """A remix as a Smart Recipe View; its creator edits or deletes their own fork here."""
+
+    def get_permissions(self):
+        return [AllowAny()] if self.request.method == "GET" else [IsAuthenticated()]
+
+    @extend_schema(operation_id="nodes_retrieve", responses={200: RecipeSerializer, **ERROR_RESPONSES(404, 429)})
+    def get(self, request: Request, node_id: UUID) -> Response:
+        return Response(_recipe(_visible_node(request, node_id)))
+
+    @extend_schema(
+        operation_id="nodes_partial_update",
+        request=ForkUpdateSerializer,
+        responses={200: RecipeSerializer, **ERROR_RESPONSES(400, 401, 403, 404, 429)},
+    )
+    def patch(self, request: Request, node_id: UUID) -> Response:
+        node = _visible_node(request, node_id)
+        serializer = ForkUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        fork_update(fork=node, user=request.user, **serializer.validated_data)
+        return Response(_recipe(_visible_node(request, node_id)))
+
+    @extend_schema(operation_id="nodes_destroy", responses={204: None, **ERROR_RESPONSES(401, 403, 404, 409, 429)})
+    def delete(self, request: Request, node_id: UUID) -> Response:
+        fork_delete(fork=_visible_node(request, node_id), user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class NodeGuideApi(APIView):
+    """The recipe as a plain-text guide to download."""
+
+    permission_classes = [AllowAny]
+    renderer_classes = [PlainTextRenderer, JSONRenderer]
+
+    @extend_schema(
+        operation_id="nodes_guide",
+        responses={
+            (200, "text/plain"): OpenApiResponse(OpenApiTypes.STR, description="The guide, UTF-8 text."),
+            **ERROR_RESPONSES(404, 429),
+        },
+    )
+    def get(self, request: Request, node_id: UUID) -> HttpResponse:
+        node = _visible_node(request, node_id)
+        response = HttpResponse(recipe_guide_text(_recipe(node)), content_type="text/plain; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="kmeme-recipe-{node.public_id}.txt"'
+        return response
+
+
+class NodeForkApi(APIView):
+    """Fork a published master: a draft remix you own, linked to it by the mutations you name."""
+
+    @extend_schema(
+        operation_id="nodes_fork",
+        request=ForkCreateSerializer,
+        responses={201: RecipeSerializer, **ERROR_RESPONSES(400, 401, 403, 404, 409, 429)},
+    )
+    def post(self, request: Request, node_id: UUID) -> Response:
+        master = _visible_node(request, node_id)
+        serializer = ForkCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        fork = node_fork(master=master, creator=request.user, **serializer.validated_data)
+        return Response(_recipe(_visible_node(request, fork.public_id)), status=status.HTTP_201_CREATED)
+
+
+class NodePublishApi(APIView):
+    """Publish your fork (or take it back to draft)."""
+
+    @extend_schema(
+        operation_id="nodes_publish",
+        request=PublishSerializer,
+        responses={200: RecipeSerializer, **ERROR_RESPONSES(400, 401, 403, 404, 409, 429)},
+    )
+    def post(self, request: Request, node_id: UUID) -> Response:
+        node = _visible_node(request, node_id)
+        serializer = PublishSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        fork_publish(fork=node, user=request.user, publish=serializer.validated_data["published"])
+        return Response(_recipe(_visible_node(request, node_id)))

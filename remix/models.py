@@ -49,6 +49,15 @@ NODE_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
+# Forks belong to their creators: besides the review path they go straight from draft to published
+# and back (an editor's unpublish rejects them instead, see remix.review.node_unpublish).
+FORK_TRANSITIONS: dict[str, frozenset[str]] = {
+    **NODE_TRANSITIONS,
+    NodeStatus.DRAFT: NODE_TRANSITIONS[NodeStatus.DRAFT] | {NodeStatus.PUBLISHED},
+    NodeStatus.PUBLISHED: NODE_TRANSITIONS[NodeStatus.PUBLISHED] | {NodeStatus.DRAFT},
+}
+
+
 class CommerceCategory(models.TextChoices):
     NONE = "none", "No commerce"
     BEAUTY = "beauty", "Beauty"

@@ -22,6 +22,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.services import audit_log_record
 from kmeme.errors import ApplicationError
+from remix.cache import node_cache_invalidate
 from remix.models import (
     AnalysisStatus,
     BriefSource,
@@ -214,6 +215,7 @@ def brief_edit(*, brief: RemixBrief, editor: User, content: dict[str, Any], expe
     brief.edited = content
     brief.revision += 1
     brief.save(update_fields=["edited", "revision", "updated_at"])
+    node_cache_invalidate(node=brief.node)
     changed = {
         f: {"before": before.get(f), "after": content.get(f)} for f in BRIEF_FIELDS if before.get(f) != content.get(f)
     }

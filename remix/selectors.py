@@ -92,3 +92,41 @@ def review_next_node(*, after: RemixNode | None = None) -> RemixNode | None:
         if candidate is not None:
             return candidate
     return None
+
+
+def node_list_public() -> QuerySet[RemixNode]:
+    """Published nodes, newest first, with what the list shows joined in."""
+    return (
+        RemixNode.objects.filter(status=NodeStatus.PUBLISHED)
+        .select_related("owner", "parent")
+        .order_by("-published_at", "-id")
+    )
+
+
+def node_for_recipe(*, pk: int) -> RemixNode:
+    """A node with everything its recipe shows, in four queries whatever its history."""
+    return (
+        RemixNode.objects.select_related("owner", "parent")
+        .prefetch_related(
+            Prefetch("briefs", queryset=RemixBrief.objects.order_by("-version")),
+            Prefetch("parent__briefs", queryset=RemixBrief.objects.order_by("-version")),
+            Prefetch("analyses", queryset=VideoAnalysis.objects.order_by("-created_at", "-id")),
+        )
+        .get(pk=pk)
+    )
+
+
+def node_for_viewer(*, public_id: str, viewer: User | None) -> RemixNode | None:
+    """A node the viewer may see: published ones for everyone, others for their owner and editors only.
+
+    Anything else is None — the caller answers 404, so nobody learns that a private node exists.
+    One query; the recipe's own data is loaded separately, only when it is not cached.
+    """
+    node = RemixNode.objects.filter(public_id=public_id).first()
+    if node is None:
+        return None
+    if node.status == NodeStatus.PUBLISHED:
+        return node
+    if viewer is not None and viewer.is_authenticated and (node.owner_id == viewer.pk or viewer.is_editor):
+        return node
+    return None

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from genealogy.models import MutationType
 from kmeme.serializers import HttpUrlField, StrictSerializer
 from remix.models import RemixBrief, RemixNode, VideoAnalysis
 
@@ -62,4 +63,107 @@ class AnalysisStatusSerializer(NodeSummarySerializer):
 
     class Meta(NodeSummarySerializer.Meta):
         fields = [*NodeSummarySerializer.Meta.fields, "probe", "analysis", "brief", "pipeline_error"]
+        read_only_fields = fields
+
+
+class NodeListSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    parent_id = serializers.UUIDField(source="parent.public_id", read_only=True, allow_null=True, default=None)
+    creator = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RemixNode
+        fields = ["id", "title", "platform", "layer", "commerce_category", "published_at", "parent_id", "creator"]
+        read_only_fields = fields
+
+    def get_creator(self, node: RemixNode) -> str:
+        return (node.owner.display_name or "K-MEME creator") if node.owner else "K-MEME"
+
+
+class ShotSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    start_s = serializers.FloatField()
+    end_s = serializers.FloatField()
+    beat = serializers.IntegerField(help_text="Beat number (at the video's BPM) the shot starts on.")
+    beats = serializers.IntegerField(help_text="How many beats the shot lasts.")
+    shot = serializers.CharField(help_text="What to film.")
+    line = serializers.CharField(allow_blank=True, help_text="What is said or shown on screen.")
+
+
+class RecipeBriefSerializer(serializers.Serializer):
+    version = serializers.IntegerField()
+    inherited_from_parent = serializers.BooleanField(help_text="A fork shows its master's brief until it has one.")
+    written_by = serializers.ChoiceField(choices=["ai", "rule_based", "editor"])
+    concept = serializers.CharField(allow_blank=True)
+    hook = serializers.CharField(allow_blank=True)
+    caption = serializers.CharField(allow_blank=True)
+    hashtags = serializers.ListField(child=serializers.CharField())
+    music_notes = serializers.CharField(allow_blank=True)
+    cultural_notes = serializers.CharField(allow_blank=True)
+    product_placement = serializers.CharField(allow_blank=True)
+
+
+class KeyframeSerializer(serializers.Serializer):
+    t = serializers.FloatField()
+    description = serializers.CharField(allow_blank=True)
+
+
+class ParentSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    title = serializers.CharField()
+
+
+class RecipeSerializer(serializers.Serializer):
+    """The Smart Recipe View."""
+
+    id = serializers.UUIDField()
+    title = serializers.CharField()
+    source_url = serializers.URLField()
+    platform = serializers.CharField()
+    layer = serializers.CharField()
+    status = serializers.CharField()
+    commerce_category = serializers.CharField()
+    published_at = serializers.DateTimeField(allow_null=True)
+    parent = ParentSerializer(allow_null=True)
+    creator = serializers.CharField()
+    bpm = serializers.FloatField(allow_null=True)
+    bpm_assumed = serializers.BooleanField(help_text="True when no tempo was measured and 120 BPM is assumed.")
+    duration_s = serializers.FloatField(allow_null=True)
+    seconds_per_beat = serializers.FloatField()
+    keyframes = KeyframeSerializer(many=True)
+    brief = RecipeBriefSerializer(allow_null=True)
+    shots = ShotSerializer(many=True)
+    is_public = serializers.BooleanField()
+
+
+class ForkCreateSerializer(StrictSerializer):
+    title = serializers.CharField(max_length=200)
+    mutation_types = serializers.ListField(
+        child=serializers.ChoiceField(choices=MutationType.choices), min_length=1, max_length=len(MutationType)
+    )
+    profile = serializers.DictField(required=False, default=dict, help_text="Free-form details of what changes.")
+    source_url = HttpUrlField(required=False, allow_blank=True, default="", help_text="Your own video, if shot.")
+
+
+class ForkUpdateSerializer(StrictSerializer):
+    title = serializers.CharField(max_length=200, required=False)
+    mutation_types = serializers.ListField(
+        child=serializers.ChoiceField(choices=MutationType.choices),
+        min_length=1,
+        max_length=len(MutationType),
+        required=False,
+    )
+    profile = serializers.DictField(required=False)
+    source_url = HttpUrlField(required=False)
+
+
+class PublishSerializer(StrictSerializer):
+    published = serializers.BooleanField(help_text="true publishes the fork, false takes it back to draft.")
+
+
+class SimilarNodeSerializer(NodeListSerializer):
+    similarity = serializers.FloatField(help_text="Cosine similarity, 1 = identical.")
+
+    class Meta(NodeListSerializer.Meta):
+        fields = [*NodeListSerializer.Meta.fields, "similarity"]
         read_only_fields = fields

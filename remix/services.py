@@ -10,7 +10,9 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.services import audit_log_record
 from kmeme.errors import ApplicationError
+from remix.cache import node_cache_invalidate
 from remix.models import (
+    FORK_TRANSITIONS,
     NODE_TRANSITIONS,
     AnalysisProvider,
     AnalysisStatus,
@@ -57,12 +59,13 @@ def node_transition(*, node: RemixNode, to: str, actor: User | None, reason: str
     """
     locked = RemixNode.objects.select_for_update().get(pk=node.pk)
     before = locked.status
-    if to not in NODE_TRANSITIONS.get(before, frozenset()):
+    transitions = FORK_TRANSITIONS if locked.layer == Layer.FORK else NODE_TRANSITIONS
+    if to not in transitions.get(before, frozenset()):
         raise ApplicationError(
             f"A node cannot go from '{before}' to '{to}'.",
             code="invalid_transition",
             status_code=409,
-            details={"from": before, "to": to, "allowed": sorted(NODE_TRANSITIONS.get(before, ()))},
+            details={"from": before, "to": to, "allowed": sorted(transitions.get(before, ()))},
         )
     locked.status = to
     if to == NodeStatus.ANALYZING:
@@ -75,6 +78,7 @@ def node_transition(*, node: RemixNode, to: str, actor: User | None, reason: str
     audit_log_record(
         actor=actor, action="node.transition", target=locked, details={"from": before, "to": to, "reason": reason}
     )
+    node_cache_invalidate(node=locked, publication_changed=NodeStatus.PUBLISHED in (before, to))
     node.status, node.published_at, node.updated_at = locked.status, locked.published_at, locked.updated_at
     node.analysis_requested_at = locked.analysis_requested_at
     return node
@@ -142,4 +146,5 @@ def brief_create(
     )
     brief.full_clean()
     brief.save()
+    node_cache_invalidate(node=node)
     return brief

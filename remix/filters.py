@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+import django_filters
+
+from remix.models import CommerceCategory, Layer, RemixNode
+from remix.platforms import Platform
+
+
+class PublishedNodeFilter(django_filters.FilterSet):
+    platform = django_filters.ChoiceFilter(choices=Platform.choices)
+    category = django_filters.ChoiceFilter(field_name="commerce_category", choices=CommerceCategory.choices)
+    layer = django_filters.ChoiceFilter(choices=Layer.choices)
+    published_after = django_filters.IsoDateTimeFilter(field_name="published_at", lookup_expr="gte")
+    published_before = django_filters.IsoDateTimeFilter(field_name="published_at", lookup_expr="lt")
+    q = django_filters.CharFilter(
+        field_name="title", lookup_expr="icontains", max_length=100, label="Words in the title"
+    )
+
+    class Meta:
+        model = RemixNode
+        fields = ["platform", "category", "layer", "published_after", "published_before", "q"]

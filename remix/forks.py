@@ -1,0 +1,133 @@
+"""Creators' forks of published masters: only the owner edits, publishes or deletes a fork."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from accounts.models import Role, User
+from accounts.services import audit_log_record
+from genealogy.models import Mutation
+from genealogy.services import mutation_create
+from kmeme.errors import ApplicationError
+from remix.cache import node_cache_invalidate
+from remix.models import Layer, NodeStatus, RemixNode
+from remix.platforms import platform_from_url
+from remix.services import node_create, node_transition
+
+FORKING_ROLES = (Role.CREATOR, Role.ADMIN)
+
+
+def _require_owner(fork: RemixNode, user: User) -> None:
+    if fork.layer != Layer.FORK:
+        raise ApplicationError("Masters are read-only through the API.", code="permission_denied", status_code=403)
+    if fork.owner_id != user.pk:
+        raise ApplicationError("Only the creator of a fork can change it.", code="permission_denied", status_code=403)
+
+
+@transaction.atomic
+def node_fork(
+    *,
+    master: RemixNode,
+    creator: User,
+    title: str,
+    mutation_types: list[str],
+    profile: dict[str, Any] | None = None,
+    source_url: str = "",
+) -> RemixNode:
+    """A creator's fork of a published master: a draft node they own, linked by a Mutation edge."""
+    if creator.role not in FORKING_ROLES:
+        raise ApplicationError("Only creators fork remixes.", code="permission_denied", status_code=403)
+    if master.layer != Layer.MASTER or master.status != NodeStatus.PUBLISHED:
+        raise ApplicationError("Only published masters can be forked.", code="not_forkable", status_code=409)
+    fork = node_create(
+        title=title,
+        source_url=source_url or master.source_url,
+        owner=creator,
+        layer=Layer.FORK,
+        parent=master,
+        commerce_category=master.commerce_category,
+    )
+    mutation_create(parent=master, child=fork, mutation_types=mutation_types, profile=profile, created_by=creator)
+    audit_log_record(
+        actor=creator,
+        action="node.fork",
+        target=fork,
+        details={
+            "master": str(master.public_id),
+            "mutation_types": sorted(set(mutation_types)),
+        },
+    )
+    node_cache_invalidate(node=fork)
+    return fork
+
+
+@transaction.atomic
+def fork_update(
+    *,
+    fork: RemixNode,
+    user: User,
+    title: str | None = None,
+    source_url: str | None = None,
+    mutation_types: list[str] | None = None,
+    profile: dict[str, Any] | None = None,
+) -> RemixNode:
+    _require_owner(fork, user)
+    before = {"title": fork.title, "source_url": fork.source_url}
+    if title is not None:
+        fork.title = title.strip()
+    if source_url is not None:
+        fork.source_url = source_url.strip()
+        fork.platform = platform_from_url(fork.source_url)
+    fork.full_clean()
+    fork.save()
+    if mutation_types is not None or profile is not None:
+        edge = Mutation.objects.select_for_update().get(parent_id=fork.parent_id, child=fork)
+        if mutation_types is not None:
+            edge.mutation_types = sorted(set(mutation_types))
+        if profile is not None:
+            edge.profile = profile
+        edge.full_clean(validate_constraints=True)
+        edge.save()
+    audit_log_record(
+        actor=user,
+        action="node.update",
+        target=fork,
+        details={
+            "before": before,
+            "after": {"title": fork.title, "source_url": fork.source_url},
+        },
+    )
+    node_cache_invalidate(node=fork)
+    return fork
+
+
+@transaction.atomic
+def fork_publish(*, fork: RemixNode, user: User, publish: bool = True) -> RemixNode:
+    _require_owner(fork, user)
+    node_transition(
+        node=fork,
+        to=NodeStatus.PUBLISHED if publish else NodeStatus.DRAFT,
+        actor=user,
+        reason="published by its creator" if publish else "unpublished by its creator",
+    )
+    return fork
+
+
+@transaction.atomic
+def fork_delete(*, fork: RemixNode, user: User) -> None:
+    _require_owner(fork, user)
+    if fork.children.exists() or Mutation.objects.filter(parent=fork).exists():
+        raise ApplicationError(
+            "Others have remixed this fork; it can be unpublished but not deleted.",
+            code="fork_has_children",
+            status_code=409,
+        )
+    if fork.participations.exists():
+        raise ApplicationError(
+            "This fork is part of a campaign entry; it cannot be deleted.", code="fork_in_campaign", status_code=409
+        )
+    node_cache_invalidate(node=fork, publication_changed=fork.status == NodeStatus.PUBLISHED)
+    audit_log_record(actor=user, action="node.delete", target=fork, details={"title": fork.title})
+    fork.delete()

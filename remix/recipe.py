@@ -1,0 +1,129 @@
+"""The Smart Recipe View: what a published remix tells a creator to shoot, timed to the beat."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from remix.models import AnalysisStatus, NodeStatus, RemixBrief, RemixNode, ReviewStatus
+
+DEFAULT_BPM = 120.0
+
+
+def _approved_brief(node: RemixNode) -> tuple[RemixBrief | None, bool]:
+    """The node's latest approved brief, or (for a fork without one) its master's. Second: inherited?"""
+    for candidate, inherited in ((node, False), (node.parent, True)):
+        if candidate is None:
+            continue
+        brief = next((b for b in candidate.briefs.all() if b.review_status == ReviewStatus.APPROVED), None)
+        if brief is not None:
+            return brief, inherited
+    return None, False
+
+
+def shots_from_script(script: list[dict[str, Any]], *, bpm: float, duration_s: float) -> list[dict[str, Any]]:
+    """Each script beat becomes a shot lasting until the next one (or the end), in seconds and in beats."""
+    seconds_per_beat = 60.0 / bpm
+    shots = []
+    for index, beat in enumerate(script):
+        start = float(beat.get("t", 0.0))
+        following = script[index + 1] if index + 1 < len(script) else None
+        end = float(following["t"]) if following else max(duration_s, start + seconds_per_beat)
+        beats = (
+            (int(following["beat"]) - int(beat.get("beat", 1)))
+            if following
+            else round((end - start) / seconds_per_beat)
+        )
+        shots.append(
+            {
+                "index": index + 1,
+                "start_s": round(start, 2),
+                "end_s": round(end, 2),
+                "beat": int(beat.get("beat", 1)),
+                "beats": max(int(beats), 1),
+                "shot": beat.get("shot", ""),
+                "line": beat.get("line", ""),
+            }
+        )
+    return shots
+
+
+def recipe_build(*, node: RemixNode) -> dict[str, Any]:
+    """The recipe as plain data (cacheable). Expects briefs/analyses prefetched (see recipe_node)."""
+    brief, inherited = _approved_brief(node)
+    analyses = list(node.analyses.all())
+    analysis = next((a for a in analyses if a.status == AnalysisStatus.OK), analyses[0] if analyses else None)
+    probe = node.probe or {}
+    measured_bpm = float(analysis.bpm) if analysis and analysis.bpm is not None else probe.get("bpm")
+    duration = float(analysis.duration_s) if analysis and analysis.duration_s is not None else probe.get("duration_s")
+    content = brief.content if brief else {}
+    bpm = float(measured_bpm or DEFAULT_BPM)
+    return {
+        "id": str(node.public_id),
+        "title": node.title,
+        "source_url": node.source_url,
+        "platform": node.platform,
+        "layer": node.layer,
+        "status": node.status,
+        "commerce_category": node.commerce_category,
+        "published_at": node.published_at.isoformat() if node.published_at else None,
+        "parent": {"id": str(node.parent.public_id), "title": node.parent.title} if node.parent else None,
+        "creator": (node.owner.display_name or "K-MEME creator") if node.owner else "K-MEME",
+        "bpm": measured_bpm,
+        "bpm_assumed": measured_bpm is None,
+        "duration_s": duration,
+        "seconds_per_beat": round(60.0 / bpm, 3),
+        "keyframes": [
+            {"t": float(k.get("t", 0)), "description": str(k.get("description", ""))}
+            for k in (analysis.keyframes if analysis else [])
+        ],
+        "brief": None
+        if brief is None
+        else {
+            "version": brief.version,
+            "inherited_from_parent": inherited,
+            "written_by": brief.source,
+            "concept": content.get("concept", ""),
+            "hook": content.get("hook", ""),
+            "caption": content.get("caption", ""),
+            "hashtags": content.get("hashtags", []),
+            "music_notes": content.get("music_notes", ""),
+            "cultural_notes": content.get("cultural_notes", ""),
+            "product_placement": content.get("product_placement", ""),
+        },
+        "shots": shots_from_script(content.get("script", []), bpm=bpm, duration_s=float(duration or 15.0)),
+        "is_public": node.status == NodeStatus.PUBLISHED,
+    }
+
+
+def recipe_guide_text(recipe: dict[str, Any]) -> str:
+    """The downloadable text guide: everything needed to shoot the remix, in reading order."""
+    brief = recipe["brief"] or {}
+    lines = [
+        f"K-MEME 리믹스 가이드 — {recipe['title']}",
+        "=" * 40,
+        f"원본: {recipe['source_url']}",
+        f"템포: {recipe['bpm'] or '알 수 없음'} BPM (비트당 {recipe['seconds_per_beat']}초)"
+        + (" — 템포 미측정, 120 BPM 기준" if recipe["bpm_assumed"] else ""),
+        f"길이: {recipe['duration_s'] or '?'}초",
+        "",
+        f"콘셉트: {brief.get('concept', '')}",
+        f"훅: {brief.get('hook', '')}",
+        "",
+        "샷 리스트:",
+    ]
+    for shot in recipe["shots"]:
+        lines.append(
+            f"  {shot['index']:>2}. {shot['start_s']:6.2f}s–{shot['end_s']:6.2f}s"
+            f"  (비트 {shot['beat']}, {shot['beats']}비트)  {shot['shot']}"
+            + (f"  — “{shot['line']}”" if shot["line"] else "")
+        )
+    lines += [
+        "",
+        f"캡션: {brief.get('caption', '')}",
+        f"해시태그: {' '.join(brief.get('hashtags', []))}",
+        f"음악: {brief.get('music_notes', '')}",
+        f"한국화 포인트: {brief.get('cultural_notes', '')}",
+        f"제품 노출: {brief.get('product_placement', '') or '없음'}",
+        "",
+    ]
+    return "\n".join(lines)

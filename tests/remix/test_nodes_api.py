@@ -1,0 +1,223 @@
+"""The public recipe API: what the frontend reads and what creators change, and what nobody else can."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+
+from accounts.models import Role
+from genealogy.models import Mutation
+from remix import review
+from remix.cache import recipe_key
+from remix.models import Layer, NodeStatus, RemixNode
+from tests.accounts.factories import UserFactory
+from tests.remix.test_review import BRIEF, node_in_review
+
+pytestmark = pytest.mark.django_db
+
+
+def published_master(title: str = "Latte art") -> RemixNode:
+    editor = UserFactory(role=Role.EDITOR)
+    node, brief = node_in_review(title=title)
+    review.brief_approve(brief=brief, editor=editor, expected_revision=brief.revision)
+    review.node_publish(node=node, editor=editor)
+    return RemixNode.objects.get(pk=node.pk)
+
+
+def client_for(user=None) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def creator():
+    return UserFactory(role=Role.CREATOR, display_name="Mina")
+
+
+def _fork(client: APIClient, master: RemixNode, **extra) -> dict:
+    body = {"title": "Busan edition", "mutation_types": ["localization"], **extra}
+    response = client.post(f"/api/v1/nodes/{master.public_id}/forks", body, format="json")
+    assert response.status_code == 201, response.json()
+    return response.json()
+
+
+def test_the_list_shows_only_published_nodes_with_filters_and_pages():
+    published_master("Seoul latte")
+    published_master("Busan ramyeon")
+    node_in_review(title="Not yet public")
+    body = client_for().get("/api/v1/nodes").json()
+    assert body["count"] == 2 and {r["title"] for r in body["results"]} == {"Seoul latte", "Busan ramyeon"}
+    assert [r["title"] for r in client_for().get("/api/v1/nodes", {"q": "ramyeon"}).json()["results"]] == [
+        "Busan ramyeon"
+    ]
+    assert client_for().get("/api/v1/nodes", {"platform": "youtube"}).json()["count"] == 0
+    assert client_for().get("/api/v1/nodes", {"page_size": 1}).json()["next"] is not None
+    bad = client_for().get("/api/v1/nodes", {"platform": "myspace"})
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "validation_error"
+
+
+def test_the_list_costs_the_same_queries_for_2_or_20_nodes():
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client_for().get("/api/v1/nodes").status_code == 200
+        return len(ctx)
+
+    for i in range(2):
+        published_master(f"Few {i}")
+    few = queries()
+    for i in range(18):
+        published_master(f"Many {i}")
+    assert queries() == few
+
+
+def test_the_recipe_view_times_the_shots_to_the_beat():
+    master = published_master()
+    recipe = client_for().get(f"/api/v1/nodes/{master.public_id}").json()
+    assert recipe["bpm"] == 128.0 and recipe["seconds_per_beat"] == 0.469
+    assert recipe["brief"]["concept"] == BRIEF["concept"] and recipe["brief"]["written_by"] == "ai"
+    first, second = recipe["shots"]
+    assert (first["start_s"], first["end_s"], first["beat"], first["beats"]) == (0.0, 3.75, 1, 7)
+    assert (second["start_s"], second["end_s"], second["beat"]) == (3.75, 15.0, 8)
+    assert second["beats"] == round((15.0 - 3.75) / (60 / 128))
+
+
+def test_the_text_guide_downloads_as_a_file():
+    master = published_master()
+    response = client_for().get(f"/api/v1/nodes/{master.public_id}/guide.txt")
+    assert response.status_code == 200 and response["Content-Type"] == "text/plain; charset=utf-8"
+    assert "attachment;" in response["Content-Disposition"]
+    text = response.content.decode()
+    assert "128.0 BPM" in text and "클로즈업" in text and "#성수카페" in text
+
+
+def test_unpublished_nodes_are_invisible_and_their_existence_is_not_revealed(creator):
+    node, _ = node_in_review(title="Secret")
+    for client in (client_for(), client_for(creator)):
+        response = client.get(f"/api/v1/nodes/{node.public_id}")
+        assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
+        assert client.get(f"/api/v1/nodes/{node.public_id}/guide.txt").status_code == 404
+    assert client_for(UserFactory(role=Role.EDITOR)).get(f"/api/v1/nodes/{node.public_id}").status_code == 200
+
+
+def test_a_creator_forks_a_master_and_only_they_can_change_or_delete_it(creator):
+    master = published_master()
+    fork = _fork(client_for(creator), master, profile={"city": "Busan"})
+    assert fork["layer"] == "fork" and fork["status"] == "draft" and fork["parent"]["id"] == str(master.public_id)
+    assert fork["brief"]["inherited_from_parent"] is True
+    edge = Mutation.objects.get(child__public_id=fork["id"])
+    assert edge.parent_id == master.pk and edge.mutation_types == ["localization"] and edge.profile == {"city": "Busan"}
+
+    other = client_for(UserFactory(role=Role.CREATOR))
+    assert other.get(f"/api/v1/nodes/{fork['id']}").status_code == 404  # a draft is private
+    mine = client_for(creator)
+    assert mine.patch(f"/api/v1/nodes/{fork['id']}", {"title": "Busan, at night"}, format="json").json()["title"] == (
+        "Busan, at night"
+    )
+    assert mine.post(f"/api/v1/nodes/{fork['id']}/publish", {"published": True}, format="json").json()["is_public"]
+    # Published now: others see it but still cannot change it.
+    assert other.get(f"/api/v1/nodes/{fork['id']}").status_code == 200
+    refused = other.patch(f"/api/v1/nodes/{fork['id']}", {"title": "mine now"}, format="json")
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "permission_denied"
+    assert other.delete(f"/api/v1/nodes/{fork['id']}").status_code == 403
+    assert mine.delete(f"/api/v1/nodes/{fork['id']}").status_code == 204
+    assert not RemixNode.objects.filter(public_id=fork["id"]).exists()
+
+
+def test_masters_are_read_only_and_brands_do_not_fork(creator):
+    master = published_master()
+    response = client_for(creator).patch(f"/api/v1/nodes/{master.public_id}", {"title": "x"}, format="json")
+    assert response.status_code == 403
+    brand = client_for(UserFactory(role=Role.BRAND))
+    body = {"title": "x", "mutation_types": ["audio_swap"]}
+    assert brand.post(f"/api/v1/nodes/{master.public_id}/forks", body, format="json").status_code == 403
+    assert RemixNode.objects.get(pk=master.pk).title == "Latte art"
+
+
+def test_forking_needs_a_published_master_and_known_mutations(creator):
+    master = published_master()
+    fork = _fork(client_for(creator), master)
+    client = client_for(creator)
+    assert (
+        client.post(
+            f"/api/v1/nodes/{fork['id']}/forks", {"title": "x", "mutation_types": ["audio_swap"]}, format="json"
+        ).json()["error"]["code"]
+        == "not_forkable"
+    )
+    bad = client.post(
+        f"/api/v1/nodes/{master.public_id}/forks", {"title": "x", "mutation_types": ["teleport"]}, format="json"
+    )
+    assert bad.status_code == 400 and "mutation_types" in bad.json()["error"]["details"]
+
+
+def test_the_recipe_is_cached_and_an_edit_is_never_read_stale(creator):
+    master = published_master()
+    url = f"/api/v1/nodes/{master.public_id}"
+    assert client_for().get(url).json()["brief"]["caption"] == BRIEF["caption"]
+    assert cache.get(recipe_key(master.public_id)) is not None
+    with CaptureQueriesContext(connection) as ctx:
+        client_for().get(url)
+    assert len(ctx) == 1  # just the visibility lookup; the recipe itself came from Redis
+    # An editor corrects the published brief (unpublish, new version, approve, publish).
+    editor = UserFactory(role=Role.EDITOR)
+    review.review_lock_takeover(node=master, editor=editor)
+    review.node_unpublish(node=master, editor=editor)
+    assert client_for().get(url).status_code == 404
+    from remix.services import brief_create, node_transition
+
+    node_transition(node=master, to=NodeStatus.IN_REVIEW, actor=editor)
+    brief = brief_create(node=master, content={**BRIEF, "caption": "새 캡션"}, source="editor")
+    review.brief_approve(brief=brief, editor=editor, expected_revision=brief.revision)
+    review.node_publish(node=master, editor=editor)
+    assert client_for().get(url).json()["brief"]["caption"] == "새 캡션"
+
+
+def test_a_new_fork_invalidates_its_masters_cached_recipe(creator):
+    master = published_master()
+    client_for().get(f"/api/v1/nodes/{master.public_id}")
+    assert cache.get(recipe_key(master.public_id)) is not None
+    _fork(client_for(creator), master)
+    assert cache.get(recipe_key(master.public_id)) is None
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        ("{not json", "application/json"),
+        (json.dumps({"title": ["not", "a", "string"], "mutation_types": ["localization"]}), "application/json"),
+        (json.dumps({"title": "x", "mutation_types": "localization"}), "application/json"),
+        (json.dumps({"title": "x", "mutation_types": ["localization"], "owner": 1}), "application/json"),
+        (json.dumps({"title": "<script>alert(1)</script>' OR 1=1 --", "mutation_types": []}), "application/json"),
+        (
+            json.dumps({"title": "x", "mutation_types": ["localization"], "source_url": "javascript:x"}),
+            "application/json",
+        ),
+        ("title=x", "text/plain"),
+    ],
+)
+def test_bad_fork_requests_are_4xx_in_the_error_shape_and_write_nothing(creator, body, content_type):
+    master = published_master()
+    before = RemixNode.objects.count()
+    response = client_for(creator).generic(
+        "POST", f"/api/v1/nodes/{master.public_id}/forks", body, content_type=content_type
+    )
+    assert 400 <= response.status_code < 500
+    assert set(response.json()["error"]) >= {"code", "message", "status"}
+    assert RemixNode.objects.count() == before
+
+
+def test_a_huge_body_is_refused(creator):
+    master = published_master()
+    huge = json.dumps({"title": "x", "mutation_types": ["localization"], "profile": {"blob": "x" * 3_000_000}})
+    response = client_for(creator).generic(
+        "POST", f"/api/v1/nodes/{master.public_id}/forks", huge, content_type="application/json"
+    )
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+    assert RemixNode.objects.filter(layer=Layer.FORK).count() == 0
