@@ -6,6 +6,7 @@ import re
 import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
+from functools import wraps
 
 from django.http import HttpRequest, HttpResponse
 
@@ -33,3 +34,36 @@ class RequestIdMiddleware:
             _request_id.reset(token)
         response[self.header] = request_id
         return response
+
+
+def content_security_policy(**extra_sources: str) -> Callable:
+    """Decorator: a restrictive Content-Security-Policy for a server-rendered page.
+
+    Nothing but our own origin loads, no scripts at all unless a source is named; `frame_src=...` etc.
+    add sources for one directive (underscores become dashes).
+    """
+    directives = {
+        "default-src": "'self'",
+        "script-src": "'none'",
+        "style-src": "'self' 'unsafe-inline'",
+        "img-src": "'self' data: https:",
+        "object-src": "'none'",
+        "base-uri": "'none'",
+        "form-action": "'self'",
+        "frame-ancestors": "'none'",
+        "frame-src": "'none'",
+    }
+    for name, sources in extra_sources.items():
+        directives[name.replace("_", "-")] = sources
+    policy = "; ".join(f"{name} {value}" for name, value in directives.items())
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            response = view(request, *args, **kwargs)
+            response["Content-Security-Policy"] = policy
+            return response
+
+        return wrapped
+
+    return decorator

@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from kmeme import health
+from remix.views import recipe_page
 
 api_v1 = [
     path("", include("accounts.urls")),
@@ -18,6 +19,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
+    path("recipes/<uuid:node_id>/", recipe_page, name="recipe-page"),
 ]
 
 # Development serves downloaded media itself; production serves it from S3 or the web server.
