@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from accounts.models import User
+from kmeme.serializers import StrictSerializer
 
 
 class MeSerializer(serializers.ModelSerializer):
@@ -8,3 +9,23 @@ class MeSerializer(serializers.ModelSerializer):
         model = User
         fields = ["id", "email", "display_name", "role", "date_joined"]
         read_only_fields = fields
+
+
+class FirebaseLoginSerializer(StrictSerializer):
+    # Firebase ID tokens are about 1 kB; the cap keeps a huge body from reaching the JWT decoder.
+    id_token = serializers.CharField(max_length=8192, help_text="The ID token from Firebase `user.getIdToken()`.")
+
+
+class RefreshTokenSerializer(StrictSerializer):
+    refresh = serializers.CharField(max_length=4096, help_text="A refresh token from sign-in or the last refresh.")
+
+
+class TokenPairSerializer(serializers.Serializer):
+    access = serializers.CharField(help_text="Send as `Authorization: Bearer <access>`; short-lived (30 min default).")
+    refresh = serializers.CharField(
+        help_text="Exchange at `auth/refresh` for a new pair (7 days default); works once, then it is blacklisted."
+    )
+
+
+class AuthSessionSerializer(TokenPairSerializer):
+    user = MeSerializer(help_text="The signed-in user, as `GET /me` returns it.")

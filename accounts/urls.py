@@ -1,7 +1,10 @@
 from django.urls import path
 
-from accounts.apis import MeApi
+from accounts.apis import FirebaseLoginApi, LogoutApi, MeApi, TokenRefreshApi
 
 urlpatterns = [
     path("me", MeApi.as_view(), name="me"),
+    path("auth/firebase", FirebaseLoginApi.as_view(), name="auth-firebase"),
+    path("auth/refresh", TokenRefreshApi.as_view(), name="auth-refresh"),
+    path("auth/logout", LogoutApi.as_view(), name="auth-logout"),
 ]

@@ -195,6 +195,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "kmeme.errors.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {"anon": "60/minute", "user": "600/minute", "auth": "20/minute"},
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # How many proxies in front of us append to X-Forwarded-For; throttles key on the client address
+    # that many hops back. 0: trust only the socket's address, so a client cannot pick its own.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "K-MEME Factory API",
@@ -230,6 +233,11 @@ FIREBASE_PROJECT_ID = env.str("FIREBASE_PROJECT_ID", default="kmeme-local")
 FIREBASE_CREDENTIALS_FILE = env.str("FIREBASE_CREDENTIALS_FILE", default="")
 # host:port of the Firebase Auth emulator (local development and tests); firebase-admin reads it too.
 FIREBASE_AUTH_EMULATOR_HOST = env.str("FIREBASE_AUTH_EMULATOR_HOST", default="")
+if FIREBASE_AUTH_EMULATOR_HOST and not DEBUG:
+    raise ImproperlyConfigured(
+        "FIREBASE_AUTH_EMULATOR_HOST is set in production: emulator mode accepts unsigned tokens, "
+        "so anyone could sign in as anyone. Unset it."
+    )
 # Request bodies over 1 MiB are refused (413 in the error shape); nothing the API takes needs more.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=["http://localhost:3000"] if DEBUG else [])

@@ -16,7 +16,13 @@ PRODUCTION_ENV = {
 
 
 def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    ignored = {*PRODUCTION_ENV, "DJANGO_SETTINGS_MODULE", "SENTRY_DSN", "AWS_STORAGE_BUCKET_NAME"}
+    ignored = {
+        *PRODUCTION_ENV,
+        "DJANGO_SETTINGS_MODULE",
+        "SENTRY_DSN",
+        "AWS_STORAGE_BUCKET_NAME",
+        "FIREBASE_AUTH_EMULATOR_HOST",
+    }
     clean = {k: v for k, v in os.environ.items() if k not in ignored}
     return subprocess.run(  # noqa: S603 - our own manage.py with fixed arguments
         [sys.executable, "manage.py", *args],
@@ -85,3 +91,8 @@ def test_s3_media_is_switched_on_by_its_bucket_and_refuses_half_a_configuration(
     )
     assert full.stdout.split()[-1] == "storages.backends.s3.S3Storage", full.stderr
     assert _manage("shell", "-c", probe, env={}).stdout.split()[-1].endswith("FileSystemStorage")
+
+
+def test_production_refuses_the_firebase_emulator():
+    result = _manage("check", env={**PRODUCTION_ENV, "FIREBASE_AUTH_EMULATOR_HOST": "127.0.0.1:9099"})
+    assert result.returncode != 0 and "emulator mode accepts unsigned tokens" in result.stderr
