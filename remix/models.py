@@ -117,6 +117,8 @@ class RemixNode(models.Model):
         indexes = [
             models.Index(fields=["status", "-created_at"], name="node_status_recent"),
             models.Index(fields=["layer", "status", "-published_at"], name="node_layer_published"),
+            # The public list: published nodes, newest first.
+            models.Index(fields=["status", "-published_at", "-id"], name="node_status_published"),
             # The admin's title search is UPPER(title) LIKE '%…%': a trigram index answers it without a scan.
             GinIndex(OpClass(Upper("title"), name="gin_trgm_ops"), name="node_title_trgm"),
             HnswIndex(
