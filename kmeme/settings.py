@@ -254,6 +254,12 @@ ANTHROPIC_BASE_URL = env.str("ANTHROPIC_BASE_URL", default="")
 GEMINI_MODEL = env.str("GEMINI_MODEL", default="gemini-3.8-flash")
 GEMINI_EMBEDDING_MODEL = env.str("GEMINI_EMBEDDING_MODEL", default="gemini-embedding-2")
 CLAUDE_MODEL = env.str("CLAUDE_MODEL", default="claude-sonnet-5-5")
+# Which embeddings similar search uses; the two kinds are never mixed (run rebuild_embeddings after a change).
+EMBEDDINGS_PROVIDER = env.str("EMBEDDINGS_PROVIDER", default="local")
+if EMBEDDINGS_PROVIDER not in ("local", "gemini"):
+    raise ImproperlyConfigured("EMBEDDINGS_PROVIDER must be 'local' or 'gemini'.")
+if EMBEDDINGS_PROVIDER == "gemini" and not GEMINI_API_KEY:
+    raise ImproperlyConfigured("EMBEDDINGS_PROVIDER=gemini needs GEMINI_API_KEY.")
 # USD per million tokens (input, output). Check against the providers' price pages when changing models.
 AI_PRICES: dict[str, tuple[float, float]] = {
     "gemini-3.8-flash": (0.30, 2.50),

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -19,7 +19,8 @@ from kmeme.errors import ApplicationError
 from kmeme.limits import quota_consume, quota_refund, rate_limits_check
 from kmeme.openapi import ERROR_RESPONSES
 from kmeme.renderers import PlainTextRenderer
-from remix.cache import RECIPE_TTL_S, cached, recipe_key
+from kmeme.serializers import StrictSerializer
+from remix.cache import RECIPE_TTL_S, SIMILAR_TTL_S, cached, recipe_key, similar_key
 from remix.filters import PublishedNodeFilter
 from remix.forks import fork_delete, fork_publish, fork_update, node_fork
 from remix.models import NodeStatus
@@ -35,7 +36,9 @@ from remix.serializers import (
     NodeListSerializer,
     PublishSerializer,
     RecipeSerializer,
+    SimilarNodeSerializer,
 )
+from remix.similar import node_similar
 
 
 class AnalysisCreateApi(APIView):
@@ -200,3 +203,35 @@ class NodePublishApi(APIView):
         serializer.is_valid(raise_exception=True)
         fork_publish(fork=node, user=request.user, publish=serializer.validated_data["published"])
         return Response(_recipe(_visible_node(request, node_id)))
+
+
+class SimilarQuerySerializer(StrictSerializer):
+    k = serializers.IntegerField(min_value=1, max_value=50, default=10, help_text="How many (1–50).")
+
+
+class NodeSimilarApi(APIView):
+    """Published remixes most like this one (cosine similarity of their embeddings)."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="nodes_similar",
+        parameters=[SimilarQuerySerializer],
+        responses={200: SimilarNodeSerializer(many=True), **ERROR_RESPONSES(400, 404, 429)},
+    )
+    def get(self, request: Request, node_id: UUID) -> Response:
+        query = SimilarQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        node = _visible_node(request, node_id)
+        k = query.validated_data["k"]
+
+        def build() -> list:
+            rows = []
+            for other, similarity in node_similar(node=node, k=k):
+                other.similarity = round(similarity, 4)
+                rows.append(other)
+            return SimilarNodeSerializer(rows, many=True).data
+
+        if node.status != NodeStatus.PUBLISHED:
+            return Response(build())
+        return Response(cached(similar_key(node.public_id, k), SIMILAR_TTL_S, build))

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 from decimal import Decimal
 from typing import Any
 
@@ -79,6 +80,8 @@ def node_transition(*, node: RemixNode, to: str, actor: User | None, reason: str
         actor=actor, action="node.transition", target=locked, details={"from": before, "to": to, "reason": reason}
     )
     node_cache_invalidate(node=locked, publication_changed=NodeStatus.PUBLISHED in (before, to))
+    if to == NodeStatus.PUBLISHED:
+        node_embedding_schedule(node=locked)
     node.status, node.published_at, node.updated_at = locked.status, locked.published_at, locked.updated_at
     node.analysis_requested_at = locked.analysis_requested_at
     return node
@@ -148,3 +151,19 @@ def brief_create(
     brief.save()
     node_cache_invalidate(node=node)
     return brief
+
+
+def node_embedding_schedule(*, node: RemixNode) -> None:
+    """Give a newly published node its search embedding: at once when local (a few ms of hashing),
+    through a job when it takes a Gemini call (the job is queued only if the publication commits)."""
+    from remix.embeddings import embeddings_provider, node_embedding_refresh, nodes_for_embedding
+
+    if embeddings_provider() == "local":
+        node_embedding_refresh(node=nodes_for_embedding().get(pk=node.pk))
+        return
+    from procrastinate.exceptions import AlreadyEnqueued
+
+    from remix.tasks import node_embed
+
+    with contextlib.suppress(AlreadyEnqueued):
+        node_embed.configure(queueing_lock=f"node-embed-{node.pk}").defer(node_id=node.pk)

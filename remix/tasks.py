@@ -37,3 +37,16 @@ def brief_regenerate(node_id: int, notes: str = "") -> None:
         raise
     finally:
         connection.close()
+
+
+@app.task(queue="pipeline", retry=RetryStrategy(max_attempts=5, exponential_wait=30))
+def node_embed(node_id: int) -> None:
+    """Compute a published node's Gemini embedding (retried while Gemini is unavailable)."""
+    from remix.embeddings import node_embedding_refresh, nodes_for_embedding
+
+    try:
+        node = nodes_for_embedding().filter(pk=node_id).first()
+        if node is not None:
+            node_embedding_refresh(node=node)
+    finally:
+        connection.close()

@@ -8,6 +8,7 @@ from remix.apis import (
     NodeGuideApi,
     NodeListApi,
     NodePublishApi,
+    NodeSimilarApi,
 )
 
 urlpatterns = [
@@ -18,4 +19,5 @@ urlpatterns = [
     path("nodes/<uuid:node_id>/guide.txt", NodeGuideApi.as_view(), name="node-guide"),
     path("nodes/<uuid:node_id>/forks", NodeForkApi.as_view(), name="node-forks"),
     path("nodes/<uuid:node_id>/publish", NodePublishApi.as_view(), name="node-publish"),
+    path("nodes/<uuid:node_id>/similar", NodeSimilarApi.as_view(), name="node-similar"),
 ]

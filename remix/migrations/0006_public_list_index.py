@@ -5,15 +5,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('remix', '0005_title_search'),
+        ("remix", "0005_title_search"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='remixnode',
-            index=models.Index(fields=['status', '-published_at', '-id'], name='node_status_published'),
+            model_name="remixnode",
+            index=models.Index(fields=["status", "-published_at", "-id"], name="node_status_published"),
         ),
     ]

@@ -223,3 +223,26 @@ def test_a_huge_body_is_refused(creator):
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "payload_too_large"
     assert RemixNode.objects.filter(layer=Layer.FORK).count() == 0
+
+
+def test_similar_remixes_are_published_nodes_ranked_by_likeness_and_never_stale():
+    latte = published_master("Seongsu latte art café")
+    latte_too = published_master("Busan latte art café tour")
+    ramyeon = published_master("Han river ramyeon challenge")
+    assert latte.embedding is not None  # publishing gave it a search embedding
+    url = f"/api/v1/nodes/{latte.public_id}/similar"
+    results = client_for().get(url, {"k": 5}).json()
+    titles = [r["title"] for r in results]
+    assert titles[0] == latte_too.title and latte.title not in titles and ramyeon.title in titles
+    assert results[0]["similarity"] > results[-1]["similarity"]
+    # The nearest one is taken down: nobody may still see it listed, cache or not.
+    review.review_lock_takeover(node=latte_too, editor=(editor := UserFactory(role=Role.EDITOR)))
+    review.node_unpublish(node=latte_too, editor=editor)
+    assert latte_too.title not in [r["title"] for r in client_for().get(url, {"k": 5}).json()]
+
+
+@pytest.mark.parametrize("k", ["0", "51", "ten", "-1"])
+def test_similar_refuses_a_bad_k(k):
+    master = published_master()
+    response = client_for().get(f"/api/v1/nodes/{master.public_id}/similar", {"k": k})
+    assert response.status_code == 400 and "k" in response.json()["error"]["details"]
