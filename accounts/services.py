@@ -139,6 +139,14 @@ def _user_from_firebase_once(*, uid: str, claims: Mapping[str, Any], ip: str | N
         user = User.objects.filter(firebase_uid=uid).first()
         if user is None:
             email = _firebase_email(claims)
+            if claims.get("email_verified") is not True:
+                # Asked before looking the address up, whatever the answer would be: a reply that differed with
+                # whether an account exists would tell anyone holding an unverified token who is registered.
+                raise ApplicationError(
+                    "Verify your email address with Firebase, then sign in again.",
+                    code="email_not_verified",
+                    status_code=status.HTTP_403_FORBIDDEN,
+                )
             user = User.objects.select_for_update().filter(email__iexact=email).first()
             if user is not None:
                 if user.firebase_uid:
@@ -147,13 +155,6 @@ def _user_from_firebase_once(*, uid: str, claims: Mapping[str, Any], ip: str | N
                         "This email address is already used by another sign-in method.",
                         code="email_in_use",
                         status_code=status.HTTP_409_CONFLICT,
-                    )
-                if claims.get("email_verified") is not True:
-                    # Linking on an unverified address would hand an existing account to whoever typed it in.
-                    raise ApplicationError(
-                        "Verify your email address with Firebase, then sign in again.",
-                        code="email_not_verified",
-                        status_code=status.HTTP_403_FORBIDDEN,
                     )
                 user.firebase_uid = uid
                 user.full_clean(exclude=["password"])

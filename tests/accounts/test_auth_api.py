@@ -137,6 +137,17 @@ def test_an_existing_account_is_not_linked_on_an_unverified_email(api_client, fi
     assert rows() == before
 
 
+def test_an_unverified_email_gets_the_same_answer_whether_or_not_it_is_registered(api_client, firebase_emulator):
+    """No endpoint may reveal whether an email has an account: the unverified-token answer cannot depend on it."""
+    user_create(email="taken@example.com")
+    taken = sign_in(api_client, id_token(uid="uid-a", email="taken@example.com", email_verified=False))
+    free = sign_in(api_client, id_token(uid="uid-b", email="free@example.com", email_verified=False))
+    assert taken.status_code == free.status_code == 403
+    assert taken.json()["error"]["code"] == free.json()["error"]["code"] == "email_not_verified"
+    assert taken.json()["error"]["message"] == free.json()["error"]["message"]
+    assert not User.objects.filter(email="free@example.com").exists()
+
+
 def test_an_email_linked_to_another_firebase_account_is_refused_without_details(api_client, firebase_emulator):
     other = user_create(email="mina@example.com", firebase_uid="uid-original", display_name="Mina Original")
     before = rows()
