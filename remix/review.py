@@ -228,6 +228,26 @@ def brief_edit(*, brief: RemixBrief, editor: User, content: dict[str, Any], expe
     return brief
 
 
+def _brief_decide(
+    brief: RemixBrief, editor: User, *, expected_revision: int | None, review_status: str, notes: str, action: str
+) -> RemixBrief:
+    """Record a review decision on the current, pending brief (caller holds the node lock and a transaction)."""
+    brief = _locked_brief(brief, expected_revision)
+    _require_current(brief)
+    _require_master_or_moderation(brief.node, action)
+    if brief.review_status != ReviewStatus.PENDING:
+        raise ApplicationError(
+            f"This brief is already {brief.get_review_status_display().lower()}.",
+            code="brief_not_pending",
+            status_code=409,
+        )
+    brief.review_status = review_status
+    brief.reviewer, brief.reviewed_at, brief.review_notes = editor, timezone.now(), notes
+    brief.revision += 1
+    brief.save(update_fields=["review_status", "reviewer", "reviewed_at", "review_notes", "revision", "updated_at"])
+    return brief
+
+
 @transaction.atomic
 def brief_approve(
     *, brief: RemixBrief, editor: User, expected_revision: int, content: dict[str, Any] | None = None, notes: str = ""
@@ -238,19 +258,14 @@ def brief_approve(
         expected_revision = brief.revision
     else:
         _require_lock(brief.node, editor)
-    brief = _locked_brief(brief, expected_revision)
-    _require_current(brief)
-    _require_master_or_moderation(brief.node, "approve")
-    if brief.review_status != ReviewStatus.PENDING:
-        raise ApplicationError(
-            f"This brief is already {brief.get_review_status_display().lower()}.",
-            code="brief_not_pending",
-            status_code=409,
-        )
-    brief.review_status = ReviewStatus.APPROVED
-    brief.reviewer, brief.reviewed_at, brief.review_notes = editor, timezone.now(), notes
-    brief.revision += 1
-    brief.save(update_fields=["review_status", "reviewer", "reviewed_at", "review_notes", "revision", "updated_at"])
+    brief = _brief_decide(
+        brief,
+        editor,
+        expected_revision=expected_revision,
+        review_status=ReviewStatus.APPROVED,
+        notes=notes,
+        action="approve",
+    )
     node_transition(node=brief.node, to=NodeStatus.APPROVED, actor=editor, reason="brief approved")
     audit_log_record(
         actor=editor,
@@ -273,18 +288,14 @@ def brief_reject(*, brief: RemixBrief, editor: User, reason: str, expected_revis
     if not reason.strip():
         raise ApplicationError("Say why the brief is rejected.", code="reason_required")
     _require_lock(brief.node, editor)
-    brief = _locked_brief(brief, expected_revision)
-    _require_current(brief)
-    if brief.review_status != ReviewStatus.PENDING:
-        raise ApplicationError(
-            f"This brief is already {brief.get_review_status_display().lower()}.",
-            code="brief_not_pending",
-            status_code=409,
-        )
-    brief.review_status = ReviewStatus.REJECTED
-    brief.reviewer, brief.reviewed_at, brief.review_notes = editor, timezone.now(), reason.strip()
-    brief.revision += 1
-    brief.save(update_fields=["review_status", "reviewer", "reviewed_at", "review_notes", "revision", "updated_at"])
+    brief = _brief_decide(
+        brief,
+        editor,
+        expected_revision=expected_revision,
+        review_status=ReviewStatus.REJECTED,
+        notes=reason.strip(),
+        action="reject",
+    )
     node_transition(node=brief.node, to=NodeStatus.REJECTED, actor=editor, reason=reason.strip())
     audit_log_record(
         actor=editor,
@@ -308,19 +319,14 @@ def brief_request_regeneration(*, brief: RemixBrief, editor: User, notes: str, e
     if not notes.strip():
         raise ApplicationError("Tell the writer what to change.", code="notes_required")
     _require_lock(brief.node, editor)
-    brief = _locked_brief(brief, expected_revision)
-    _require_current(brief)
-    _require_master_or_moderation(brief.node, "regenerate")
-    if brief.review_status != ReviewStatus.PENDING:
-        raise ApplicationError(
-            f"This brief is already {brief.get_review_status_display().lower()}.",
-            code="brief_not_pending",
-            status_code=409,
-        )
-    brief.review_status = ReviewStatus.REGENERATION_REQUESTED
-    brief.reviewer, brief.reviewed_at, brief.review_notes = editor, timezone.now(), notes.strip()
-    brief.revision += 1
-    brief.save(update_fields=["review_status", "reviewer", "reviewed_at", "review_notes", "revision", "updated_at"])
+    brief = _brief_decide(
+        brief,
+        editor,
+        expected_revision=expected_revision,
+        review_status=ReviewStatus.REGENERATION_REQUESTED,
+        notes=notes.strip(),
+        action="regenerate",
+    )
     node_transition(node=brief.node, to=NodeStatus.ANALYZING, actor=editor, reason="brief regeneration requested")
     job_id = brief_regenerate.configure(
         queueing_lock=f"brief-regenerate-{brief.node_id}", lock=f"node-{brief.node_id}"
