@@ -20,6 +20,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 
 from kmeme.ai.scrub import scrub_text
@@ -318,6 +319,9 @@ def nodes_embedding_refresh(*, nodes: Sequence[RemixNode], provider: str = "auto
             nodes[0].save(update_fields=["embedding"])
         else:
             RemixNode.objects.bulk_update(nodes, ["embedding"])
+        # New vectors change whose neighbours anyone is: every cached similar-list may be wrong now.
+        cache.delete_pattern("similar:*")
+        transaction.on_commit(lambda: cache.delete_pattern("similar:*"))
     return kind
 
 

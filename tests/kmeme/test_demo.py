@@ -28,6 +28,8 @@ def test_demo_data_covers_every_status_and_app():
     # The AI ledger is empty on purpose: demo content is not AI output.
     assert empty == ["remix.AICall"]
     assert RemixNode.objects.filter(layer="fork").count() == 2
+    # Published demo remixes can be searched for similar ones right away.
+    assert not RemixNode.objects.filter(status=NodeStatus.PUBLISHED, embedding__isnull=True).exists()
 
 
 def test_demo_data_loads_twice_without_duplicating_anything():

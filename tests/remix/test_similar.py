@@ -449,3 +449,15 @@ def test_rebuild_exit_status_from_the_shell():
         text=True,
     )
     assert done.returncode == 1 and "--batch must be at least 1" in done.stderr
+
+
+@pytest.mark.django_db
+def test_new_embeddings_drop_every_cached_similar_list(editor):
+    from django.core.cache import cache
+
+    from remix.cache import similar_key
+
+    node = publish(NodeFactory(title="cached", owner=editor), editor)
+    cache.set(similar_key(node.public_id, 10), [], 3600)
+    node_embedding_refresh(node=node)
+    assert cache.get(similar_key(node.public_id, 10)) is None
