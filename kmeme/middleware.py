@@ -67,3 +67,33 @@ def content_security_policy(**extra_sources: str) -> Callable:
         return wrapped
 
     return decorator
+
+
+# Every other HTML page (the admin, the API docs) gets this baseline. It allows what Django's admin
+# and Swagger UI need (their inline scripts; OpenLayers from jsDelivr for the campaign map) and
+# nothing else: no plugins, no framing by other sites, forms only to us.
+BASELINE_CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net",
+        "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net",
+        "img-src 'self' data: https:",
+        "connect-src 'self'",
+        "frame-src https://www.youtube-nocookie.com",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+class BaselineContentSecurityPolicyMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if response.get("Content-Type", "").startswith("text/html") and "Content-Security-Policy" not in response:
+            response["Content-Security-Policy"] = BASELINE_CSP
+        return response

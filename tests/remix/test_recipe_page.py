@@ -42,3 +42,10 @@ def test_cors_allows_only_the_configured_frontend(client, settings):
     assert allowed["Access-Control-Allow-Origin"] == "https://app.kmeme.example"
     refused = client.get("/api/v1/nodes", HTTP_ORIGIN="https://evil.example")
     assert "Access-Control-Allow-Origin" not in refused
+
+
+def test_every_other_html_page_carries_a_baseline_policy(client):
+    for url in ("/admin/login/", "/api/docs/"):
+        csp = client.get(url)["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in csp and "object-src 'none'" in csp
+    assert "Content-Security-Policy" not in client.get("/health")  # JSON needs none
