@@ -77,7 +77,11 @@ def analysis_request(*, user: User, video_url: str, title: str = "") -> tuple[Re
 
 
 @contextmanager
-def _local_media(storage_name: str) -> Iterator[Path]:
+def _local_media(storage_name: str) -> Iterator[Path | None]:
+    """The stored video as a local file (None when nothing was downloaded, e.g. YouTube sent by URL)."""
+    if not storage_name:
+        yield None
+        return
     try:
         yield Path(default_storage.path(storage_name))
     except NotImplementedError:  # remote storage (S3): copy to a temporary file for the upload
@@ -157,8 +161,7 @@ def _analyze(node: RemixNode, fetch_problem: str) -> VideoAnalysis:
             hit = cache.get(key)
             if hit is None:
                 try:
-                    media = _local_media(node.media_name) if node.media_name else None
-                    with media if media is not None else _nullpath() as media_path:
+                    with _local_media(node.media_name) as media_path:
                         result = gemini_analyze(
                             node_id=node.pk,
                             video_url=node.source_url,
@@ -184,11 +187,6 @@ def _analyze(node: RemixNode, fetch_problem: str) -> VideoAnalysis:
                     },
                 )
     return _record_gemini(node, hit["content"], model=hit["model"], cached=True, usage={})
-
-
-@contextmanager
-def _nullpath() -> Iterator[None]:
-    yield None
 
 
 def _analysis_summary(analysis: VideoAnalysis) -> dict[str, Any]:
