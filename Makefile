@@ -20,7 +20,7 @@ status:
 	@bash scripts/services.sh status
 
 lint:
-	@.venv/bin/ruff check . && .venv/bin/ruff format --check .
+	@.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/lint-imports
 
 format:
 	@.venv/bin/ruff check --fix . && .venv/bin/ruff format .

@@ -3,7 +3,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.http import HttpRequest
 
 from accounts.models import AuditLog, Consent, User
-from accounts.services import user_role_sync
+from accounts.services import USER_EDITABLE_FIELDS, audit_log_record, user_create, user_update
 
 
 @admin.register(User)
@@ -12,19 +12,45 @@ class UserAdmin(DjangoUserAdmin):
     list_display = ["email", "display_name", "role", "is_staff", "is_active", "date_joined"]
     list_filter = ["role", "is_staff", "is_active"]
     search_fields = ["email", "display_name", "firebase_uid"]
-    readonly_fields = ["last_login", "date_joined", "anonymized_at", "is_staff", "is_superuser"]  # follow the role
+    # Admin access follows the role (staff, superuser, the Editors group): set by the role service, never by hand.
+    readonly_fields = [
+        "last_login",
+        "date_joined",
+        "anonymized_at",
+        "is_staff",
+        "is_superuser",
+        "groups",
+        "user_permissions",
+    ]
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
-        ("Profile", {"fields": ["display_name", "role", "firebase_uid"]}),
+        ("Profile", {"fields": ["display_name", "first_name", "last_name", "role", "firebase_uid"]}),
         ("Permissions", {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
         ("Dates", {"fields": ["last_login", "date_joined", "anonymized_at"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "role", "password1", "password2"]})]
 
     def save_model(self, request: HttpRequest, obj: User, form, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        # Admin access always follows the role (staff, superuser, the Editors group).
-        user_role_sync(user=obj)
+        """Through the account services: a new user is created by user_create, a change (a role change above
+        all) by user_update, each audited with who did it."""
+        data = form.cleaned_data
+        if not change:
+            user = user_create(email=data["email"], password=data.get("password1"), role=data["role"])
+            audit_log_record(actor=request.user, action="user.created", target=user, details={"via": "admin"})
+            obj.pk = user.pk
+            obj.refresh_from_db()
+            return
+        changes = {f: data[f] for f in form.changed_data if f in USER_EDITABLE_FIELDS}
+        role = data["role"] if "role" in form.changed_data else None
+        obj.refresh_from_db()  # drop the form's unsaved copy: the service writes, from the row
+        user_update(user=obj, actor=request.user, role=role, **changes)
+        obj.refresh_from_db()
+
+    def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
+        """Groups and permissions follow the role (read-only here); nothing else is related."""
+
+    def has_delete_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        return False  # accounts are deactivated (or anonymized), never deleted: the audit log names them
 
 
 @admin.register(Consent)

@@ -43,17 +43,75 @@ def user_role_sync(*, user: User) -> User:
     return user
 
 
+USER_EDITABLE_FIELDS = ("email", "display_name", "first_name", "last_name", "is_active", "firebase_uid")
+
+
+@transaction.atomic
+def user_role_set(*, user: User, role: str, actor: User | None) -> User:
+    """Give a user another role; their admin access (staff, superuser, the Editors group) follows. Audited."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    before = user.role
+    user.role = Role(role)
+    user.full_clean(exclude=["password"])
+    user.save(update_fields=["role"])
+    user_role_sync(user=user)
+    if before != user.role:
+        audit_log_record(
+            actor=actor,
+            action="user.role_set",
+            target=user,
+            details={"before": {"role": before}, "after": {"role": user.role}},
+        )
+    return user
+
+
+@transaction.atomic
+def user_password_set(*, user: User, password: str, actor: User | None) -> User:
+    """Set a user's password (hashed). Audited, without the password."""
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    audit_log_record(actor=actor, action="user.password_set", target=user)
+    return user
+
+
+@transaction.atomic
+def user_update(*, user: User, actor: User | None, role: str | None = None, **changes: Any) -> User:
+    """An admin's change to a user's account (the admin's user form): audited before → after, role through
+    user_role_set. Passwords change only through Django's password form, which hashes them."""
+    unknown = set(changes) - set(USER_EDITABLE_FIELDS)
+    if unknown:
+        raise ApplicationError(f"These fields are not edited here: {', '.join(sorted(unknown))}.", code="read_only")
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    if "email" in changes:
+        changes["email"] = User.objects.normalize_email(changes["email"]).lower()
+    if changes.get("firebase_uid") == "":
+        changes["firebase_uid"] = None
+    diff = {f: {"before": getattr(locked, f), "after": v} for f, v in changes.items() if getattr(locked, f) != v}
+    for field, change in diff.items():
+        setattr(locked, field, change["after"])
+    if diff:
+        locked.full_clean(exclude=["password"])
+        locked.save(update_fields=list(diff))
+        audit_log_record(actor=actor, action="user.update", target=locked, details={"changes": diff})
+    if role is not None:
+        locked = user_role_set(user=locked, role=role, actor=actor)
+    return locked
+
+
 # What editors may do in the admin: review and moderate, read everything else, never manage users or groups.
 EDITOR_PERMISSIONS = {
     "remix": [
         "view_remixnode",
+        "add_remixnode",  # an editor submits a video URL from the admin (the same submission as the API's)
         "change_remixnode",
         "review_remixnode",
         "view_remixbrief",
         "view_videoanalysis",
-        "view_aicall",
+        "view_mutation",
+        "add_mutation",  # an editor links a second parent (a blend), through the service that checks cycles
     ],
-    "genealogy": ["view_mutation", "view_nodeperformancesnapshot"],
+    "ai": ["view_aicall"],
+    "genealogy": ["view_nodeperformancesnapshot"],
     "campaigns": ["view_brand", "view_campaign", "view_campaignlocation", "view_participation", "change_participation"],
     "accounts": ["view_auditlog"],
     "procrastinate": ["view_procrastinatejob", "view_procrastinateevent"],

@@ -99,7 +99,8 @@ def make_nodes(n: int, rng: random.Random) -> list[dict[str, Any]]:
 def embed_all(nodes: list[dict[str, Any]]) -> Any:
     import numpy as np
 
-    from remix.embeddings import embedding_text_compose, local_embedding
+    from kmeme.ai.embeddings import embedding_text_compose
+    from kmeme.ai.offline import local_embedding
 
     vectors = np.empty((len(nodes), 768), dtype=np.float32)
     started = time.perf_counter()

@@ -1,62 +1,289 @@
-from django.contrib import admin
-from django.contrib.gis.admin import GISModelAdmin
+"""Brands, campaigns, locations and participations in the admin. Every write calls a campaigns service."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
 from django.contrib.gis.admin.options import GeoModelAdminMixin
 from django.db import models
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils.translation import ngettext
 
-from campaigns.models import Brand, BrandMembership, Campaign, CampaignLocation, Participation
+from campaigns.models import Brand, BrandMembership, Campaign, CampaignLocation, CampaignStatus, Participation
+from campaigns.services import (
+    CAMPAIGN_EDITABLE_FIELDS,
+    brand_create,
+    brand_member_add,
+    brand_member_remove,
+    brand_update,
+    campaign_create,
+    campaign_location_save,
+    campaign_transition,
+    campaign_update,
+    participation_certify,
+    participation_reject,
+    participation_reverify,
+)
+from kmeme.admin_services import ReadOnlyAdmin, ServiceAdmin, ServiceModelForm
+from kmeme.errors import ApplicationError
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000, label="Reason")
+
+
+def _apply_each(admin_obj: admin.ModelAdmin, request: HttpRequest, queryset, verb: str, decide: Callable) -> None:
+    """Call a service for each selected row; report what was done and, row by row, what was refused."""
+    done = 0
+    for obj in queryset:
+        try:
+            decide(obj)
+            done += 1
+        except ApplicationError as exc:
+            admin_obj.message_user(request, f"Not {verb.lower()}: {obj}: {exc.message}", messages.ERROR)
+    if done:
+        admin_obj.message_user(
+            request, ngettext("%(verb)s %(n)d item.", "%(verb)s %(n)d items.", done) % {"verb": verb, "n": done}
+        )
+
+
+# --- brands -----------------------------------------------------------------------------------------------------------
+
+
+class BrandForm(ServiceModelForm):
+    class Meta:
+        model = Brand
+        fields = ["name"]
+
+    def save_service(self, data: dict[str, Any]) -> Brand:
+        if self.instance.pk:
+            return brand_update(brand=self.instance, name=data["name"], actor=self.request.user)
+        return brand_create(name=data["name"], actor=self.request.user)
 
 
 class BrandMembershipInline(admin.TabularInline):
+    """Who belongs to the brand (changed on the Brand memberships page, through the membership services)."""
+
     model = BrandMembership
     extra = 0
-    raw_id_fields = ["user"]
+    can_delete = False
+    fields = readonly_fields = ["user", "role", "created_at"]
 
-
-@admin.register(BrandMembership)
-class BrandMembershipAdmin(admin.ModelAdmin):
-    list_display = ["user", "brand", "role", "created_at"]
-    list_filter = ["role", "brand"]
-    list_select_related = ["user", "brand"]
-    raw_id_fields = ["user"]
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(Brand)
-class BrandAdmin(admin.ModelAdmin):
+class BrandAdmin(ServiceAdmin):
+    form = BrandForm
     list_display = ["name", "created_at"]
     search_fields = ["name"]
     inlines = [BrandMembershipInline]
 
 
+class BrandMembershipForm(ServiceModelForm):
+    class Meta:
+        model = BrandMembership
+        fields = ["brand", "user", "role"]
+
+    def save_service(self, data: dict[str, Any]) -> BrandMembership:
+        brand = data.get("brand") or self.instance.brand
+        user = data.get("user") or self.instance.user
+        return brand_member_add(brand=brand, user=user, role=data["role"], actor=self.request.user)
+
+
+@admin.register(BrandMembership)
+class BrandMembershipAdmin(ServiceAdmin):
+    form = BrandMembershipForm
+    list_display = ["user", "brand", "role", "created_at"]
+    list_filter = ["role", "brand"]
+    list_select_related = ["user", "brand"]
+    raw_id_fields = ["user"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return ["brand", "user"] if obj is not None else []
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return admin.ModelAdmin.has_delete_permission(self, request, obj)
+
+    def delete_model(self, request: HttpRequest, obj: BrandMembership) -> None:
+        brand_member_remove(membership=obj, actor=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset) -> None:
+        for membership in queryset:
+            brand_member_remove(membership=membership, actor=request.user)
+
+
+# --- campaigns and their locations ---------------------------------------------------------------------------------
+
+
+class CampaignForm(ServiceModelForm):
+    class Meta:
+        model = Campaign
+        fields = ["brand", *CAMPAIGN_EDITABLE_FIELDS, "master_nodes"]
+
+    def save_service(self, data: dict[str, Any]) -> Campaign:
+        masters = list(data.get("master_nodes") or [])
+        fields = {f: data[f] for f in CAMPAIGN_EDITABLE_FIELDS if f in data}
+        if self.instance.pk:
+            return campaign_update(campaign=self.instance, actor=self.request.user, master_nodes=masters, **fields)
+        return campaign_create(brand=data["brand"], master_nodes=masters, actor=self.request.user, **fields)
+
+
 class CampaignLocationInline(GeoModelAdminMixin, admin.StackedInline):
-    """Locations edited on a map inside their campaign."""
+    """Locations placed on a map inside their campaign; saved by CampaignAdmin.save_related through the service."""
 
     model = CampaignLocation
     extra = 0
+    can_delete = False  # a location participations were verified against stays
 
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(ServiceAdmin):
+    form = CampaignForm
     list_display = ["title", "brand", "status", "starts_at", "ends_at", "success_views"]
     list_filter = ["status", "brand"]
     list_select_related = ["brand"]
     search_fields = ["title", "brand__name"]
     filter_horizontal = ["master_nodes"]
+    readonly_fields = ["status"]
     inlines = [CampaignLocationInline]
+    actions = ["launch_selected", "pause_selected", "end_selected"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return ["brand", "status"] if obj is not None else ["status"]
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        """The location forms were validated with the campaign's; each added or changed one goes to the service."""
+        for formset in formsets:
+            for location_form in formset.forms:
+                if not location_form.has_changed():
+                    continue
+                data = location_form.cleaned_data
+                campaign_location_save(
+                    actor=request.user,
+                    campaign=form.instance,
+                    name=data["name"],
+                    address=data.get("address", ""),
+                    point=data["point"],
+                    radius_m=data["radius_m"],
+                    location=location_form.instance if location_form.instance.pk else None,
+                )
+
+    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "master_nodes":  # featured nodes are masters; the service refuses anything else too
+            kwargs["queryset"] = db_field.remote_field.model.objects.filter(layer="master")
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def _transition(self, request: HttpRequest, queryset, to: str, verb: str) -> None:
+        _apply_each(self, request, queryset, verb, lambda c: campaign_transition(campaign=c, to=to, actor=request.user))
+
+    @admin.action(permissions=["change"], description="Launch the selected campaigns")
+    def launch_selected(self, request: HttpRequest, queryset) -> None:
+        self._transition(request, queryset, CampaignStatus.ACTIVE, "Launched")
+
+    @admin.action(permissions=["change"], description="Pause the selected campaigns")
+    def pause_selected(self, request: HttpRequest, queryset) -> None:
+        self._transition(request, queryset, CampaignStatus.PAUSED, "Paused")
+
+    @admin.action(permissions=["change"], description="End the selected campaigns")
+    def end_selected(self, request: HttpRequest, queryset) -> None:
+        self._transition(request, queryset, CampaignStatus.ENDED, "Ended")
+
+
+class CampaignLocationForm(ServiceModelForm):
+    class Meta:
+        model = CampaignLocation
+        fields = ["campaign", "name", "address", "point", "radius_m"]
+
+    def save_service(self, data: dict[str, Any]) -> CampaignLocation:
+        return campaign_location_save(
+            actor=self.request.user,
+            campaign=data.get("campaign") or self.instance.campaign,
+            name=data["name"],
+            address=data.get("address", ""),
+            point=data["point"],
+            radius_m=data["radius_m"],
+            location=self.instance if self.instance.pk else None,
+        )
 
 
 @admin.register(CampaignLocation)
-class CampaignLocationAdmin(GISModelAdmin):
+class CampaignLocationAdmin(GeoModelAdminMixin, ServiceAdmin):
+    form = CampaignLocationForm
     list_display = ["name", "campaign", "radius_m", "address"]
     list_select_related = ["campaign"]
     search_fields = ["name", "address"]
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return ["campaign"] if obj is not None else []
+
+
+# --- participations ---------------------------------------------------------------------------------------------------
+
 
 @admin.register(Participation)
-class ParticipationAdmin(GISModelAdmin):
+class ParticipationAdmin(ReadOnlyAdmin):
+    """Creators submit participations; editors decide on them only through the audited actions below."""
+
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["creator", "campaign", "status", "verification_result", "distance_m", "submitted_at"]
     list_filter = ["status", "verification_result"]
     list_select_related = ["creator", "campaign", "campaign__brand"]
-    raw_id_fields = ["creator", "fork_node", "location"]
-    readonly_fields = ["verification_result", "distance_m", "location", "verified_at", "submitted_at"]
     show_full_result_count = False
+    actions = ["reverify_selected", "certify_selected", "reject_selected"]
+
+    def has_review_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("campaigns.change_participation")
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    @admin.action(permissions=["review"], description="Check the selected participations' positions again")
+    def reverify_selected(self, request: HttpRequest, queryset) -> None:
+        _apply_each(
+            self,
+            request,
+            queryset.select_related("campaign"),
+            "Checked",
+            lambda p: participation_reverify(participation=p, actor=request.user),
+        )
+
+    @admin.action(permissions=["review"], description="Certify the selected participations as K-Success")
+    def certify_selected(self, request: HttpRequest, queryset) -> None:
+        _apply_each(
+            self, request, queryset, "Certified", lambda p: participation_certify(participation=p, actor=request.user)
+        )
+
+    @admin.action(permissions=["review"], description="Reject the selected participations (one reason for all)…")
+    def reject_selected(self, request: HttpRequest, queryset) -> HttpResponse | None:
+        form = ReasonForm(request.POST if "apply" in request.POST else None, prefix="decision")
+        if "apply" in request.POST and form.is_valid():
+            reason = form.cleaned_data["reason"]
+            _apply_each(
+                self,
+                request,
+                queryset,
+                "Rejected",
+                lambda p: participation_reject(participation=p, actor=request.user, reason=reason),
+            )
+            return None
+        return TemplateResponse(
+            request,
+            "admin/kmeme_bulk_reason.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": f"Reject: {queryset.count()} participation(s)",
+                "objects": queryset,
+                "form": form,
+                "action": "reject_selected",
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
+        )

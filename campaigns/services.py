@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.contrib.gis.db.models.functions import Distance
 from django.contrib.gis.geos import Point
@@ -8,11 +9,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.services import audit_log_record
 from campaigns.models import (
     Brand,
     BrandMembership,
     Campaign,
     CampaignLocation,
+    CampaignStatus,
     Participation,
     ParticipationStatus,
     VerificationResult,
@@ -21,13 +24,63 @@ from kmeme.errors import ApplicationError
 from remix.models import Layer, RemixNode
 
 
-def brand_create(*, name: str, owner: User | None = None) -> Brand:
+@transaction.atomic
+def brand_create(*, name: str, owner: User | None = None, actor: User | None = None) -> Brand:
     brand = Brand(name=name.strip())
     brand.full_clean()
     brand.save()
+    audit_log_record(actor=actor or owner, action="brand.create", target=brand, details={"name": brand.name})
     if owner is not None:
-        BrandMembership.objects.create(brand=brand, user=owner, role=BrandMembership.Role.OWNER)
+        brand_member_add(brand=brand, user=owner, role=BrandMembership.Role.OWNER, actor=actor or owner)
     return brand
+
+
+@transaction.atomic
+def brand_update(*, brand: Brand, name: str, actor: User | None) -> Brand:
+    brand = Brand.objects.select_for_update().get(pk=brand.pk)
+    before = brand.name
+    brand.name = name.strip()
+    brand.full_clean()
+    brand.save()
+    if before != brand.name:
+        audit_log_record(
+            actor=actor,
+            action="brand.update",
+            target=brand,
+            details={"before": {"name": before}, "after": {"name": brand.name}},
+        )
+    return brand
+
+
+@transaction.atomic
+def brand_member_add(*, brand: Brand, user: User, role: str, actor: User | None) -> BrandMembership:
+    """Make `user` a member of `brand` (or change their role there). Audited."""
+    membership = BrandMembership.objects.select_for_update().filter(brand=brand, user=user).first()
+    before = membership.role if membership else None
+    if membership is None:
+        membership = BrandMembership(brand=brand, user=user)
+    membership.role = BrandMembership.Role(role)
+    membership.full_clean(validate_constraints=False)
+    membership.save()
+    if before != membership.role:
+        audit_log_record(
+            actor=actor,
+            action="brand.member_set",
+            target=brand,
+            details={"user": user.pk, "before": {"role": before}, "after": {"role": membership.role}},
+        )
+    return membership
+
+
+@transaction.atomic
+def brand_member_remove(*, membership: BrandMembership, actor: User | None) -> None:
+    audit_log_record(
+        actor=actor,
+        action="brand.member_remove",
+        target=membership.brand,
+        details={"user": membership.user_id, "before": {"role": membership.role}},
+    )
+    membership.delete()
 
 
 @transaction.atomic
@@ -40,10 +93,9 @@ def campaign_create(
     description: str = "",
     success_views: int = 10_000,
     master_nodes: list[RemixNode] | None = None,
+    actor: User | None = None,
 ) -> Campaign:
-    forks = [node for node in master_nodes or [] if node.layer != Layer.MASTER]
-    if forks:
-        raise ApplicationError("Campaigns feature master nodes only.", code="campaign_needs_masters")
+    _require_masters(master_nodes or [])
     campaign = Campaign(
         brand=brand,
         title=title,
@@ -56,18 +108,33 @@ def campaign_create(
     campaign.save()
     if master_nodes:
         campaign.master_nodes.set(master_nodes)
+    audit_log_record(
+        actor=actor,
+        action="campaign.create",
+        target=campaign,
+        details={"brand": brand.name, "masters": [str(n.public_id) for n in master_nodes or []]},
+    )
     return campaign
 
 
 def campaign_location_add(
-    *, campaign: Campaign, name: str, longitude: float, latitude: float, radius_m: int = 200, address: str = ""
+    *,
+    campaign: Campaign,
+    name: str,
+    longitude: float,
+    latitude: float,
+    radius_m: int = 200,
+    address: str = "",
+    actor: User | None = None,
 ) -> CampaignLocation:
-    location = CampaignLocation(
-        campaign=campaign, name=name, address=address, point=Point(longitude, latitude, srid=4326), radius_m=radius_m
+    return campaign_location_save(
+        actor=actor,
+        campaign=campaign,
+        name=name,
+        point=Point(longitude, latitude, srid=4326),
+        radius_m=radius_m,
+        address=address,
     )
-    location.full_clean()
-    location.save()
-    return location
 
 
 @transaction.atomic
@@ -124,3 +191,174 @@ def participation_verify(*, participation: Participation, at: datetime | None = 
         update_fields=["verification_result", "status", "location", "distance_m", "verified_at", "updated_at"]
     )
     return participation
+
+
+# --- status changes and editors' corrections (audited) ------------------------------------------------------------
+
+# The campaign workflow: which status may follow which.
+CAMPAIGN_TRANSITIONS: dict[str, frozenset[str]] = {
+    CampaignStatus.DRAFT: frozenset({CampaignStatus.ACTIVE, CampaignStatus.ENDED}),
+    CampaignStatus.ACTIVE: frozenset({CampaignStatus.PAUSED, CampaignStatus.ENDED}),
+    CampaignStatus.PAUSED: frozenset({CampaignStatus.ACTIVE, CampaignStatus.ENDED}),
+    CampaignStatus.ENDED: frozenset(),
+}
+CAMPAIGN_EDITABLE_FIELDS = ("title", "description", "starts_at", "ends_at", "success_views")
+
+
+def _require_masters(master_nodes: list[RemixNode]) -> None:
+    if any(node.layer != Layer.MASTER for node in master_nodes):
+        raise ApplicationError("Campaigns feature master nodes only.", code="campaign_needs_masters")
+
+
+@transaction.atomic
+def campaign_update(
+    *, campaign: Campaign, actor: User | None, master_nodes: list[RemixNode] | None = None, **changes: Any
+) -> Campaign:
+    """Change a campaign's text, window, success bar or featured masters. Audited with before → after."""
+    unknown = set(changes) - set(CAMPAIGN_EDITABLE_FIELDS)
+    if unknown:
+        raise ApplicationError(f"These fields are not edited here: {', '.join(sorted(unknown))}.", code="read_only")
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    diff = {f: {"before": getattr(campaign, f), "after": v} for f, v in changes.items() if getattr(campaign, f) != v}
+    for field, change in diff.items():
+        setattr(campaign, field, change["after"])
+    campaign.full_clean()
+    campaign.save()
+    if master_nodes is not None:
+        _require_masters(master_nodes)
+        before = sorted(str(n.public_id) for n in campaign.master_nodes.all())
+        after = sorted(str(n.public_id) for n in master_nodes)
+        if before != after:
+            campaign.master_nodes.set(master_nodes)
+            diff["master_nodes"] = {"before": before, "after": after}
+    if diff:
+        audit_log_record(actor=actor, action="campaign.update", target=campaign, details={"changes": _jsonable(diff)})
+    return campaign
+
+
+@transaction.atomic
+def campaign_transition(*, campaign: Campaign, to: str, actor: User | None, reason: str = "") -> Campaign:
+    """Launch, pause, resume or end a campaign along CAMPAIGN_TRANSITIONS, or refuse with `invalid_transition`."""
+    locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    before = locked.status
+    if to not in CAMPAIGN_TRANSITIONS.get(before, frozenset()):
+        raise ApplicationError(
+            f"A campaign cannot go from '{before}' to '{to}'.",
+            code="invalid_transition",
+            status_code=409,
+            details={"from": before, "to": to, "allowed": sorted(CAMPAIGN_TRANSITIONS.get(before, ()))},
+        )
+    locked.status = to
+    locked.save(update_fields=["status", "updated_at"])
+    audit_log_record(
+        actor=actor, action="campaign.transition", target=locked, details={"from": before, "to": to, "reason": reason}
+    )
+    campaign.status, campaign.updated_at = locked.status, locked.updated_at
+    return campaign
+
+
+@transaction.atomic
+def campaign_location_save(
+    *,
+    actor: User | None,
+    campaign: Campaign,
+    name: str,
+    point: Point,
+    radius_m: int = 200,
+    address: str = "",
+    location: CampaignLocation | None = None,
+) -> CampaignLocation:
+    """Add a location to a campaign, or change one (`location`). Audited."""
+    if location is None:
+        location = CampaignLocation(campaign=campaign)
+        before = None
+    else:
+        location = CampaignLocation.objects.select_for_update().get(pk=location.pk)
+        before = _location_facts(location)
+    location.campaign, location.name, location.address = campaign, name.strip(), address.strip()
+    location.point, location.radius_m = point, radius_m
+    location.full_clean()
+    location.save()
+    after = _location_facts(location)
+    if before != after:
+        audit_log_record(
+            actor=actor,
+            action="campaign.location_add" if before is None else "campaign.location_update",
+            target=campaign,
+            details={"location": location.pk, "before": before, "after": after},
+        )
+    return location
+
+
+def _location_facts(location: CampaignLocation) -> dict[str, Any]:
+    return {
+        "name": location.name,
+        "address": location.address,
+        "longitude": round(location.point.x, 7),
+        "latitude": round(location.point.y, 7),
+        "radius_m": location.radius_m,
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def _participation_decide(
+    participation: Participation, *, to: str, actor: User, action: str, reason: str = ""
+) -> Participation:
+    locked = Participation.objects.select_for_update().get(pk=participation.pk)
+    before = locked.status
+    locked.status = to
+    locked.save(update_fields=["status", "updated_at"])
+    audit_log_record(actor=actor, action=action, target=locked, details={"from": before, "to": to, "reason": reason})
+    participation.status, participation.updated_at = locked.status, locked.updated_at
+    return participation
+
+
+@transaction.atomic
+def participation_reverify(*, participation: Participation, actor: User) -> Participation:
+    """Check a participation's position again (e.g. after a location was corrected). Audited."""
+    before = (participation.status, participation.verification_result)
+    participation_verify(participation=participation)
+    audit_log_record(
+        actor=actor,
+        action="participation.verify",
+        target=participation,
+        details={
+            "before": {"status": before[0], "verification_result": before[1]},
+            "after": {"status": participation.status, "verification_result": participation.verification_result},
+        },
+    )
+    return participation
+
+
+@transaction.atomic
+def participation_reject(*, participation: Participation, actor: User, reason: str) -> Participation:
+    """An editor turns a participation down (e.g. the video does not show the location). A reason is required."""
+    if not reason.strip():
+        raise ApplicationError("Say why the participation is rejected.", code="reason_required")
+    if participation.status == ParticipationStatus.REJECTED:
+        raise ApplicationError("This participation is already rejected.", code="invalid_transition", status_code=409)
+    return _participation_decide(
+        participation, to=ParticipationStatus.REJECTED, actor=actor, action="participation.reject", reason=reason
+    )
+
+
+@transaction.atomic
+def participation_certify(*, participation: Participation, actor: User) -> Participation:
+    """Certify a verified participation as K-Success (an editor's call until view counts are collected)."""
+    if participation.status != ParticipationStatus.VERIFIED:
+        raise ApplicationError(
+            "Only a participation whose location was verified can be certified K-Success.",
+            code="invalid_transition",
+            status_code=409,
+            details={"from": participation.status, "to": ParticipationStatus.K_SUCCESS},
+        )
+    return _participation_decide(
+        participation, to=ParticipationStatus.K_SUCCESS, actor=actor, action="participation.certify"
+    )

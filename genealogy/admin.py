@@ -1,22 +1,14 @@
 from django.contrib import admin
 
-from genealogy.models import Mutation, NodePerformanceSnapshot
-
-
-@admin.register(Mutation)
-class MutationAdmin(admin.ModelAdmin):
-    list_display = ["parent", "child", "mutation_types", "created_by", "created_at"]
-    list_select_related = ["parent", "child", "created_by"]
-    search_fields = ["=parent__public_id", "=child__public_id", "parent__title", "child__title"]
-    raw_id_fields = ["parent", "child", "created_by"]
-    readonly_fields = ["created_at"]
-    show_full_result_count = False
+from genealogy.models import NodePerformanceSnapshot
+from kmeme.admin_services import ReadOnlyAdmin
 
 
 @admin.register(NodePerformanceSnapshot)
-class NodePerformanceSnapshotAdmin(admin.ModelAdmin):
+class NodePerformanceSnapshotAdmin(ReadOnlyAdmin):
+    """Measured counters: recorded by the performance collector, never typed in."""
+
     list_display = ["node", "captured_at", "views", "likes", "shares"]
     list_select_related = ["node"]
-    raw_id_fields = ["node"]
     date_hierarchy = "captured_at"
     show_full_result_count = False

@@ -14,7 +14,9 @@ class KmemeAdminSite(admin.AdminSite):
     index_template = "admin/kmeme_index.html"
 
     def index(self, request: HttpRequest, extra_context: dict | None = None) -> TemplateResponse:
-        from remix.selectors import review_dashboard
+        # Imported here, not at the top: this class is loaded while the app registry is still being populated
+        # (AdminConfig.default_site), before remix's models can be imported.
+        from remix.selectors import review_dashboard  # noqa: PLC0415
 
         extra_context = dict(extra_context or {})
         if request.user.has_perm("remix.view_remixnode"):

@@ -13,6 +13,3 @@ class KmemeConfig(AppConfig):
     default = True
     name = "kmeme"
     verbose_name = "K-MEME Factory"
-
-    def ready(self) -> None:
-        from kmeme.ai import checks  # noqa: F401 - registers the system checks

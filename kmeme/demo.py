@@ -17,11 +17,19 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from accounts.services import consent_record, user_create
-from campaigns.models import Brand, Campaign
-from campaigns.services import brand_create, campaign_create, campaign_location_add, participation_submit
-from genealogy.models import NodePerformanceSnapshot
-from genealogy.services import mutation_create
-from remix.models import BriefSource, Layer, NodeStatus, RemixNode, ReviewStatus
+from campaigns.models import Brand, Campaign, CampaignStatus
+from campaigns.services import (
+    brand_create,
+    campaign_create,
+    campaign_location_add,
+    campaign_transition,
+    participation_submit,
+)
+from genealogy.services import snapshot_record
+from remix.forks import fork_publish, node_fork
+from remix.lineage import mutation_create
+from remix.models import BriefSource, NodeStatus, RemixNode, ReviewStatus
+from remix.review import brief_approve, brief_reject, node_publish, review_lock_release
 from remix.services import analysis_record, brief_create, node_create, node_transition
 
 # The path through the workflow to reach each status.
@@ -189,24 +197,44 @@ def _walk(node: RemixNode, status: str, editor: User, spec: DemoNode) -> None:
                 commerce_category=spec.category,
             )
             brief_create(node=node, content=spec.brief, source=BriefSource.EDITOR)
-        if step in (NodeStatus.APPROVED, NodeStatus.REJECTED):
+        # The editor's decisions go through the review services, so the demo has their audit rows too.
+        if step == NodeStatus.APPROVED:
             brief = node.briefs.get(review_status=ReviewStatus.PENDING)
-            brief.review_status = step
-            brief.reviewer = editor
-            brief.reviewed_at = timezone.now()
-            brief.review_notes = "Demo: uses unlicensed music." if step == NodeStatus.REJECTED else ""
-            brief.full_clean()
-            brief.save()
-        node_transition(node=node, to=step, actor=editor, reason="demo data")
+            brief_approve(brief=brief, editor=editor, expected_revision=brief.revision)
+        elif step == NodeStatus.REJECTED:
+            brief = node.briefs.get(review_status=ReviewStatus.PENDING)
+            brief_reject(
+                brief=brief, editor=editor, reason="Demo: uses unlicensed music.", expected_revision=brief.revision
+            )
+        elif step == NodeStatus.PUBLISHED:
+            node_publish(node=node, editor=editor)
+        else:
+            node_transition(node=node, to=step, actor=editor, reason="demo data")
+    review_lock_release(node=node, editor=editor)
 
 
-def _node(report: SeedReport, spec: DemoNode, owner: User, editor: User, **extra: Any) -> RemixNode:
+def _node(report: SeedReport, spec: DemoNode, owner: User, editor: User) -> RemixNode:
     node = RemixNode.objects.filter(source_url=spec.url).first()
     report.count("remix nodes", node is None)
     if node is None:
-        node = node_create(title=spec.title, source_url=spec.url, owner=owner, commerce_category=spec.category, **extra)
+        node = node_create(title=spec.title, source_url=spec.url, owner=owner, commerce_category=spec.category)
         _walk(node, spec.status, editor, spec)
     return node
+
+
+def _fork(
+    report: SeedReport, spec: DemoNode, master: RemixNode, creator: User, types: list[str], profile: dict
+) -> RemixNode:
+    """A creator's fork, made as a creator makes one (node_fork), and published by them if the spec says so."""
+    fork = RemixNode.objects.filter(source_url=spec.url).first()
+    report.count("remix nodes", fork is None)
+    if fork is None:
+        fork = node_fork(
+            master=master, creator=creator, title=spec.title, mutation_types=types, profile=profile, source_url=spec.url
+        )
+        if spec.status == NodeStatus.PUBLISHED:
+            fork_publish(fork=fork, user=creator)
+    return fork
 
 
 def _snapshots(report: SeedReport, node: RemixNode, base_views: int) -> None:
@@ -214,16 +242,14 @@ def _snapshots(report: SeedReport, node: RemixNode, base_views: int) -> None:
         report.count("performance snapshots", False)
         return
     now = timezone.now().replace(minute=0, second=0, microsecond=0)
-    NodePerformanceSnapshot.objects.bulk_create(
-        NodePerformanceSnapshot(
+    for day in (1, 2, 3):
+        snapshot_record(
             node=node,
             views=base_views * day,
             likes=base_views * day // 12,
             shares=base_views * day // 40,
             captured_at=now - timedelta(days=3 - day),
         )
-        for day in (1, 2, 3)
-    )
     report.count("performance snapshots", True)
 
 
@@ -246,29 +272,41 @@ def demo_load() -> SeedReport:
         14.5,
         _brief("부산 해운대 카페 버전", "바다 배경으로 컵 돌리기", "해운대 카페 ☕🌊", ["#부산카페", "#라떼아트"]),
     )
-    fork = _node(report, fork_spec, creator, editor, layer=Layer.FORK, parent=masters["latte"])
+    fork = _fork(
+        report,
+        fork_spec,
+        masters["latte"],
+        creator,
+        ["localization", "setting_change"],
+        {"from": "Seoul Seongsu", "to": "Busan Haeundae"},
+    )
     blend_spec = DemoNode(
         "latte-glass-blend",
         "Morning routine café blend",
         "https://www.instagram.com/reel/Cdemo000102/",
-        NodeStatus.IN_REVIEW,
+        NodeStatus.DRAFT,
         "beauty",
         100.0,
         20.0,
         _brief("카페 + 스킨케어 모닝 루틴", "라떼 한 모금, 물광 한 번", "모닝 루틴 ☕✨", ["#모닝루틴"]),
     )
-    blend = _node(report, blend_spec, creator, editor, layer=Layer.FORK, parent=fork)
-
-    edges = [
-        (masters["latte"], fork, ["localization", "setting_change"], {"from": "Seoul Seongsu", "to": "Busan Haeundae"}),
-        (fork, blend, ["format_change", "product_swap"], {"note": "latte art becomes a skincare step"}),
-        (masters["glass-skin"], blend, ["audio_swap"], {"track": "same BPM, royalty-free"}),
-    ]
-    for parent, child, types, profile in edges:
-        exists = parent.child_mutations.filter(child=child).exists()
-        report.count("mutations", not exists)
-        if not exists:
-            mutation_create(parent=parent, child=child, mutation_types=types, profile=profile, created_by=creator)
+    # A blend: the creator forks the latte master again, and an editor links two more parents to it.
+    blend = _fork(
+        report,
+        blend_spec,
+        masters["latte"],
+        creator,
+        ["format_change", "product_swap"],
+        {"note": "latte art becomes a skincare step"},
+    )
+    for parent, types, profile in (
+        (fork, ["setting_change"], {"note": "the Busan café as the set"}),
+        (masters["glass-skin"], ["audio_swap"], {"track": "same BPM, royalty-free"}),
+    ):
+        linked = parent.child_mutations.filter(child=blend).exists()
+        report.count("mutations", not linked)
+        if not linked:
+            mutation_create(parent=parent, child=blend, mutation_types=types, profile=profile, created_by=editor)
 
     _snapshots(report, masters["latte"], 120_000)
     _snapshots(report, masters["glass-skin"], 45_000)
@@ -291,9 +329,9 @@ def demo_load() -> SeedReport:
             ends_at=now + timedelta(days=30),
             success_views=50_000,
             master_nodes=[masters["glass-skin"], masters["latte"]],
+            actor=brand_user,
         )
-        campaign.status = "active"
-        campaign.save(update_fields=["status", "updated_at"])
+        campaign_transition(campaign=campaign, to=CampaignStatus.ACTIVE, actor=brand_user, reason="demo data")
         campaign_location_add(
             campaign=campaign,
             name="Seongsu pop-up",

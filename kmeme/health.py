@@ -11,11 +11,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django_redis import get_redis_connection
+
+from kmeme.ai.circuit import circuit_state
 
 REQUIRED_EXTENSIONS = ("postgis", "vector")
 
@@ -38,10 +41,6 @@ def _check_redis() -> dict[str, Any]:
 
 
 def _providers() -> dict[str, Any]:
-    from django.conf import settings
-
-    from kmeme.ai.circuit import circuit_state
-
     configured = {"gemini": bool(settings.GEMINI_API_KEY), "anthropic": bool(settings.ANTHROPIC_API_KEY)}
     return {name: {"configured": on, "circuit": circuit_state(provider=name)} for name, on in configured.items()}
 

@@ -9,12 +9,12 @@ from contextlib import suppress
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.cache import cache
 from django.http import HttpRequest
 from django.utils import timezone
 from django_ratelimit.core import get_usage
 
-from accounts.models import User
 from kmeme.errors import ApplicationError
 
 
@@ -43,7 +43,7 @@ def _seconds_to_midnight(now: datetime | None = None) -> int:
     return max(int((midnight - local).total_seconds()), 1)
 
 
-def quota_consume(*, user: User) -> int:
+def quota_consume(*, user: AbstractBaseUser) -> int:
     """Take one analysis from the user's daily quota (reset at midnight, TIME_ZONE); returns what is left.
 
     INCR is atomic, so concurrent requests can never take more than the quota between them.
@@ -64,7 +64,7 @@ def quota_consume(*, user: User) -> int:
     return limit - used
 
 
-def quota_refund(*, user: User) -> None:
+def quota_refund(*, user: AbstractBaseUser) -> None:
     """Give back one unit when the request it was taken for did not go through."""
     with suppress(ValueError):  # expired at midnight in between: nothing to give back
         cache.decr(quota_key(user.pk))

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "corsheaders",
     "procrastinate.contrib.django",
     "kmeme",
+    "kmeme.ai",  # the AI call ledger: infrastructure, below every app
     "accounts",
     "remix",
     "genealogy",

@@ -1,13 +1,53 @@
-from django.conf import settings
-from django.contrib import admin, messages
+"""The node list and change form, the read-only AI output, and lineage edges. Every write calls a service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
 from django.db import models
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from kmeme.ai.budget import budget_month_spend
-from kmeme.ai.circuit import PROVIDERS, circuit_state
+from kmeme.admin_services import ReadOnlyAdmin, ServiceAdmin, ServiceModelForm
 from remix.admin_review import ReviewAdminMixin
-from remix.models import AICall, Layer, RemixBrief, RemixNode, VideoAnalysis
+from remix.lineage import mutation_create, mutation_update
+from remix.models import Layer, Mutation, RemixBrief, RemixNode, VideoAnalysis
+from remix.services import NODE_EDITABLE_FIELDS, node_submit, node_update
+
+
+class NodeAddForm(ServiceModelForm):
+    """An editor pastes a video URL and a title: the same submission as the API's, so the analysis job starts."""
+
+    source_url = forms.URLField(label="Video URL", max_length=2048, assume_scheme="https")
+
+    class Meta:
+        model = RemixNode
+        fields = ["source_url", "title"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["title"].required = False
+        self.fields["title"].help_text = "Optional: the platform's name is used when empty."
+
+    def save_service(self, data: dict[str, Any]) -> RemixNode:
+        node, _job_id = node_submit(user=self.request.user, video_url=data["source_url"], title=data["title"])
+        return node
+
+
+class NodeChangeForm(ServiceModelForm):
+    """An editor's correction of a master's title, video URL or category (node_update: audited, caches dropped)."""
+
+    source_url = forms.URLField(label="Source URL", max_length=2048, assume_scheme="https")
+
+    class Meta:
+        model = RemixNode
+        fields = list(NODE_EDITABLE_FIELDS)
+
+    def save_service(self, data: dict[str, Any]) -> RemixNode:
+        return node_update(node=self.instance, editor=self.request.user, **data)
 
 
 class VideoAnalysisInline(admin.TabularInline):
@@ -46,14 +86,20 @@ class JobErrorFilter(admin.SimpleListFilter):
 
 
 @admin.register(RemixNode)
-class RemixNodeAdmin(ReviewAdminMixin, admin.ModelAdmin):
+class RemixNodeAdmin(ReviewAdminMixin, ServiceAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["title", "review_link", "layer", "status", "platform", "commerce_category", "owner", "created_at"]
     list_filter = ["status", "layer", "platform", "commerce_category", JobErrorFilter, "created_at"]
     list_select_related = ["owner"]
     search_fields = ["title", "=public_id"]
+    form = NodeChangeForm
+    add_form = NodeAddForm
+    # A node's layer and owner are facts of how it was made (a fork only through forking); its status moves
+    # only through the review screen's decisions.
     readonly_fields = [
         "public_id",
+        "layer",
+        "owner",
         "platform",
         "status",
         "published_at",
@@ -62,7 +108,6 @@ class RemixNodeAdmin(ReviewAdminMixin, admin.ModelAdmin):
         "probe_summary",
         "pipeline_error",
     ]
-    raw_id_fields = ["parent", "owner"]
     show_full_result_count = False
     list_per_page = 50
     # No date_hierarchy: its year/month links scan every row; the "created" filter does the same job.
@@ -78,8 +123,22 @@ class RemixNodeAdmin(ReviewAdminMixin, admin.ModelAdmin):
             return False
         return super().has_change_permission(request, obj)
 
-    def has_delete_permission(self, request, obj=None):
-        return False  # nodes are archived through the workflow, never deleted
+    def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> type:
+        if obj is None:
+            kwargs["form"] = self.add_form
+            kwargs["fields"] = list(self.add_form.Meta.fields)
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> list:
+        if obj is None:
+            return [(None, {"fields": list(self.add_form.Meta.fields)})]
+        return super().get_fieldsets(request, obj)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [] if obj is None else self.readonly_fields
+
+    def get_inlines(self, request: HttpRequest, obj: Any = None) -> list:
+        return [] if obj is None else self.inlines
 
     @admin.display(description="Measured by the platform")
     def probe_summary(self, obj: RemixNode) -> str:
@@ -99,50 +158,72 @@ class RemixNodeAdmin(ReviewAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(VideoAnalysis)
-class VideoAnalysisAdmin(admin.ModelAdmin):
+class VideoAnalysisAdmin(ReadOnlyAdmin):
+    """AI output is evidence: nobody edits an analysis in place (a manual one is filled on the review screen)."""
+
     list_display = ["node", "provider", "model", "status", "duration_s", "bpm", "cost_usd", "created_at"]
     list_filter = ["status", "provider"]
     list_select_related = ["node"]
     raw_id_fields = ["node"]
     show_full_result_count = False
-    readonly_fields = ["raw_output", "input_tokens", "output_tokens", "cost_usd", "latency_ms", "created_at"]
 
 
 @admin.register(RemixBrief)
-class RemixBriefAdmin(admin.ModelAdmin):
+class RemixBriefAdmin(ReadOnlyAdmin):
+    """Briefs change only through the review screen, which keeps the AI version beside the editor version."""
+
     list_display = ["node", "version", "source", "review_status", "reviewer", "created_at"]
     list_filter = ["review_status", "source"]
     list_select_related = ["node", "reviewer"]
     raw_id_fields = ["node", "reviewer"]
     show_full_result_count = False
-    readonly_fields = ["version", "source", "model", "prompt_version", "generated", "revision", "created_at"]
 
 
-@admin.register(AICall)
-class AICallAdmin(admin.ModelAdmin):
-    """The spend ledger: written by the pipeline only."""
+class MutationAddForm(ServiceModelForm):
+    class Meta:
+        model = Mutation
+        fields = ["parent", "child", "mutation_types", "profile"]
 
-    list_display = ["created_at", "provider", "model", "purpose", "status", "input_tokens", "output_tokens", "cost_usd"]
-    list_filter = ["provider", "purpose", "status"]
-    date_hierarchy = "created_at"
+    def save_service(self, data: dict[str, Any]) -> Mutation:
+        return mutation_create(
+            parent=data["parent"],
+            child=data["child"],
+            mutation_types=list(data["mutation_types"]),
+            profile=data.get("profile") or {},
+            created_by=self.request.user,
+        )
+
+
+class MutationChangeForm(ServiceModelForm):
+    class Meta:
+        model = Mutation
+        fields = ["mutation_types", "profile"]
+
+    def save_service(self, data: dict[str, Any]) -> Mutation:
+        return mutation_update(
+            edge=self.instance,
+            actor=self.request.user,
+            mutation_types=list(data["mutation_types"]),
+            profile=data.get("profile") or {},
+        )
+
+
+@admin.register(Mutation)
+class MutationAdmin(ServiceAdmin):
+    """Lineage edges: added through mutation_create (cycle check under the lock); their two ends never change."""
+
+    form = MutationChangeForm
+    list_display = ["parent", "child", "mutation_types", "created_by", "created_at"]
+    list_select_related = ["parent", "child", "created_by"]
+    search_fields = ["=parent__public_id", "=child__public_id", "parent__title", "child__title"]
+    raw_id_fields = ["parent", "child"]
+    readonly_fields = ["parent", "child", "created_by", "created_at"]
     show_full_result_count = False
 
-    def has_add_permission(self, request):
-        return False
+    def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> type:
+        if obj is None:
+            kwargs["form"] = MutationAddForm
+        return super().get_form(request, obj, **kwargs)
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def changelist_view(self, request, extra_context=None):
-        # The state of the spend and the providers, where operators look at the ledger.
-        spent, cap = budget_month_spend(), settings.LLM_MONTHLY_CAP
-        self.message_user(request, f"This month: ${spent:.2f} of the ${cap:.2f} cap spent or reserved.", messages.INFO)
-        for provider in PROVIDERS:
-            state = circuit_state(provider=provider)
-            level = messages.INFO if state["state"] == "closed" else messages.WARNING
-            detail = f" until {state['open_until']}" if "open_until" in state else ""
-            self.message_user(request, f"{provider} circuit: {state['state']}{detail}.", level)
-        return super().changelist_view(request, extra_context)
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return ["created_by", "created_at"] if obj is None else self.readonly_fields

@@ -24,7 +24,7 @@ from accounts.services import audit_log_record
 from kmeme.errors import ApplicationError
 from remix import review
 from remix.forms import BriefForm, BulkReasonForm, ManualAnalysisForm, ReasonForm
-from remix.models import Layer, RemixBrief, RemixNode, ReviewStatus, VideoAnalysis
+from remix.models import Layer, Mutation, RemixBrief, RemixNode, ReviewStatus, VideoAnalysis
 from remix.platforms import Platform
 from remix.selectors import review_next_node
 
@@ -65,7 +65,12 @@ class ReviewAdminMixin:
         if not self.has_review_permission(request):
             raise PermissionDenied
         node = get_object_or_404(
-            RemixNode.objects.select_related("owner", "parent").prefetch_related(
+            RemixNode.objects.select_related("owner").prefetch_related(
+                Prefetch(
+                    "parent_mutations",
+                    queryset=Mutation.objects.select_related("parent").order_by("created_at", "id"),
+                    to_attr="parent_edges",
+                ),
                 Prefetch("briefs", queryset=RemixBrief.objects.select_related("reviewer").order_by("-version")),
                 Prefetch("analyses", queryset=VideoAnalysis.objects.order_by("-created_at", "-id")),
             ),
@@ -106,7 +111,7 @@ class ReviewAdminMixin:
             )[:20],
             "history_url": reverse("admin:accounts_auditlog_changelist")
             + f"?target_type=remix.remixnode&target_id={node.pk}",
-            "genealogy_url": reverse("admin:genealogy_mutation_changelist") + f"?q={node.public_id}",
+            "genealogy_url": reverse("admin:remix_mutation_changelist") + f"?q={node.public_id}",
         }
         return TemplateResponse(request, self.review_template, context)
 
@@ -270,12 +275,12 @@ class ReviewAdminMixin:
             return None
         return TemplateResponse(
             request,
-            "admin/remix/remixnode/bulk_reason.html",
+            "admin/kmeme_bulk_reason.html",
             {
                 **self.admin_site.each_context(request),
                 "opts": self.model._meta,
                 "title": f"{verb}: {queryset.count()} node(s)",
-                "nodes": queryset,
+                "objects": queryset,
                 "form": form,
                 "action": action,
                 "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,

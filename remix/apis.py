@@ -24,7 +24,6 @@ from remix.cache import RECIPE_TTL_S, SIMILAR_TTL_S, cached, recipe_key, similar
 from remix.filters import PublishedNodeFilter
 from remix.forks import fork_delete, fork_publish, fork_update, node_fork
 from remix.models import NodeStatus
-from remix.pipeline import analysis_request
 from remix.recipe import recipe_build, recipe_guide_text
 from remix.selectors import node_for_recipe, node_for_viewer, node_list_public, node_with_latest_work
 from remix.serializers import (
@@ -38,6 +37,7 @@ from remix.serializers import (
     RecipeSerializer,
     SimilarNodeSerializer,
 )
+from remix.services import node_submit
 from remix.similar import node_similar
 
 
@@ -62,7 +62,7 @@ class AnalysisCreateApi(APIView):
         rate_limits_check(request=request, group="analyses", rates=settings.ANALYSIS_RATE_LIMITS)
         remaining = quota_consume(user=request.user)
         try:
-            node, job_id = analysis_request(user=request.user, **serializer.validated_data)
+            node, job_id = node_submit(user=request.user, **serializer.validated_data)
         except Exception:
             quota_refund(user=request.user)
             raise

@@ -14,6 +14,8 @@ from typing import Any
 from django.core.cache import cache
 from django.db import transaction
 
+from remix.models import RemixNode
+
 RECIPE_TTL_S = 3600
 SIMILAR_TTL_S = 3600
 
@@ -34,16 +36,10 @@ def cached(key: str, ttl: int, build: Callable[[], Any]) -> Any:
     return value
 
 
-def node_cache_invalidate(*, node: Any, publication_changed: bool = False) -> None:
+def node_cache_invalidate(*, node: RemixNode, publication_changed: bool = False) -> None:
     """Drop the cached reads a change to `node` makes stale (after the surrounding transaction commits)."""
-    from genealogy.models import Mutation
-    from remix.models import RemixNode
-
     ids = {node.public_id}
-    parent_ids = set(Mutation.objects.filter(child_id=node.pk).values_list("parent_id", flat=True))
-    if node.parent_id:
-        parent_ids.add(node.parent_id)
-    ids |= set(RemixNode.objects.filter(pk__in=parent_ids).values_list("public_id", flat=True))
+    ids |= set(RemixNode.objects.filter(child_mutations__child_id=node.pk).values_list("public_id", flat=True))
 
     def drop() -> None:
         cache.delete_many([recipe_key(i) for i in ids])

@@ -8,13 +8,11 @@ from django.db import transaction
 
 from accounts.models import Role, User
 from accounts.services import audit_log_record
-from genealogy.models import Mutation
-from genealogy.services import mutation_create
 from kmeme.errors import ApplicationError
 from remix.cache import node_cache_invalidate
-from remix.models import Layer, NodeStatus, RemixNode
-from remix.platforms import platform_from_url
-from remix.services import node_create, node_transition
+from remix.lineage import mutation_create, mutation_update
+from remix.models import Layer, Mutation, NodeStatus, RemixNode
+from remix.services import node_change, node_create, node_transition
 
 FORKING_ROLES = (Role.CREATOR, Role.ADMIN)
 
@@ -46,7 +44,6 @@ def node_fork(
         source_url=source_url or master.source_url,
         owner=creator,
         layer=Layer.FORK,
-        parent=master,
         commerce_category=master.commerce_category,
     )
     mutation_create(parent=master, child=fork, mutation_types=mutation_types, profile=profile, created_by=creator)
@@ -74,31 +71,14 @@ def fork_update(
     profile: dict[str, Any] | None = None,
 ) -> RemixNode:
     _require_owner(fork, user)
-    before = {"title": fork.title, "source_url": fork.source_url}
-    if title is not None:
-        fork.title = title.strip()
-    if source_url is not None:
-        fork.source_url = source_url.strip()
-        fork.platform = platform_from_url(fork.source_url)
-    fork.full_clean()
-    fork.save()
+    fields = {"title": title, "source_url": source_url}
+    locked = RemixNode.objects.select_for_update().get(pk=fork.pk)
+    node_change(node=locked, actor=user, changes={k: v for k, v in fields.items() if v is not None})
+    fork.title, fork.source_url, fork.platform = locked.title, locked.source_url, locked.platform
     if mutation_types is not None or profile is not None:
-        edge = Mutation.objects.select_for_update().get(parent_id=fork.parent_id, child=fork)
-        if mutation_types is not None:
-            edge.mutation_types = sorted(set(mutation_types))
-        if profile is not None:
-            edge.profile = profile
-        edge.full_clean(validate_constraints=True)
-        edge.save()
-    audit_log_record(
-        actor=user,
-        action="node.update",
-        target=fork,
-        details={
-            "before": before,
-            "after": {"title": fork.title, "source_url": fork.source_url},
-        },
-    )
+        # The fork's origin edge: the one node_fork created.
+        edge = Mutation.objects.filter(child=fork).order_by("created_at", "id").first()
+        mutation_update(edge=edge, actor=user, mutation_types=mutation_types, profile=profile)
     node_cache_invalidate(node=fork)
     return fork
 
@@ -118,7 +98,7 @@ def fork_publish(*, fork: RemixNode, user: User, publish: bool = True) -> RemixN
 @transaction.atomic
 def fork_delete(*, fork: RemixNode, user: User) -> None:
     _require_owner(fork, user)
-    if fork.children.exists() or Mutation.objects.filter(parent=fork).exists():
+    if Mutation.objects.filter(parent=fork).exists():
         raise ApplicationError(
             "Others have remixed this fork; it can be unpublished but not deleted.",
             code="fork_has_children",

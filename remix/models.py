@@ -4,16 +4,17 @@ import uuid
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Upper
 from pgvector.django import HnswIndex, VectorField
 
+from kmeme.ai.types import EMBEDDING_DIMENSIONS
+from kmeme.vocabulary import CommerceCategory
 from remix.platforms import Platform
-
-EMBEDDING_DIMENSIONS = 768
 
 
 class Layer(models.TextChoices):
@@ -58,18 +59,6 @@ FORK_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
-class CommerceCategory(models.TextChoices):
-    NONE = "none", "No commerce"
-    BEAUTY = "beauty", "Beauty"
-    FASHION = "fashion", "Fashion"
-    FOOD = "food", "Food & drink"
-    TECH = "tech", "Tech & gadgets"
-    LIFESTYLE = "lifestyle", "Lifestyle & home"
-    TRAVEL = "travel", "Travel & places"
-    FITNESS = "fitness", "Fitness & health"
-    ENTERTAINMENT = "entertainment", "Entertainment & K-pop"
-
-
 class RemixNode(models.Model):
     """A remixable video: a master (published by editors) or a creator's fork of one."""
 
@@ -78,14 +67,6 @@ class RemixNode(models.Model):
     source_url = models.URLField(max_length=2048)
     platform = models.CharField(max_length=16, choices=Platform.choices, editable=False, db_index=True)
     layer = models.CharField(max_length=8, choices=Layer.choices, default=Layer.MASTER, db_index=True)
-    parent = models.ForeignKey(
-        "self",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="children",
-        help_text="The node this one was remixed from (required for forks).",
-    )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="remix_nodes", null=True, blank=True
     )
@@ -130,13 +111,6 @@ class RemixNode(models.Model):
             ),
         ]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(layer=Layer.MASTER) | Q(parent__isnull=False),
-                name="node_fork_has_parent",
-                violation_error_code="fork_needs_parent",
-                violation_error_message="A fork must name the node it was remixed from.",
-            ),
-            models.CheckConstraint(condition=~Q(parent=models.F("id")), name="node_not_own_parent"),
             models.CheckConstraint(
                 condition=Q(status=NodeStatus.PUBLISHED, published_at__isnull=False) | ~Q(status=NodeStatus.PUBLISHED),
                 name="node_published_has_date",
@@ -268,44 +242,52 @@ class RemixBrief(models.Model):
         return self.edited if self.edited is not None else self.generated
 
 
-class AIProvider(models.TextChoices):
-    GEMINI = "gemini", "Google Gemini"
-    ANTHROPIC = "anthropic", "Anthropic Claude"
+class MutationType(models.TextChoices):
+    AUDIO_SWAP = "audio_swap", "Audio swap"
+    LOCALIZATION = "localization", "Localization"
+    FORMAT_CHANGE = "format_change", "Format change"
+    PRODUCT_SWAP = "product_swap", "Product swap"
+    CAPTION_CHANGE = "caption_change", "Caption change"
+    SETTING_CHANGE = "setting_change", "Setting change"
+    CHARACTER_CHANGE = "character_change", "Character change"
 
 
-class AIPurpose(models.TextChoices):
-    ANALYSIS = "analysis", "Video analysis"
-    BRIEF = "brief", "Remix brief"
-    EMBEDDING = "embedding", "Embedding"
+class Mutation(models.Model):
+    """An edge of the lineage DAG, and the only record of it: `child` was remixed from `parent` through these
+    mutations. A child may have several parents (a blend). A fork's first edge names the node it was forked
+    from (its "parent" in the recipe). Created only by `remix.lineage.mutation_create`, which keeps the graph
+    acyclic; genealogy/ reads it (lineage, strategy stats), remix needs it to show a fork's origin.
+    """
 
-
-class AICallStatus(models.TextChoices):
-    RESERVED = "reserved", "Reserved (in flight)"
-    OK = "ok", "OK"
-    ERROR = "error", "Error"
-    REFUSED_BUDGET = "refused_budget", "Refused: over budget"
-
-
-class AICall(models.Model):
-    """The ledger of provider calls: every call's tokens and cost, for the monthly budget."""
-
-    provider = models.CharField(max_length=16, choices=AIProvider.choices)
-    model = models.CharField(max_length=64)
-    purpose = models.CharField(max_length=16, choices=AIPurpose.choices)
-    node = models.ForeignKey(RemixNode, on_delete=models.SET_NULL, null=True, blank=True, related_name="ai_calls")
-    input_tokens = models.PositiveIntegerField(default=0)
-    output_tokens = models.PositiveIntegerField(default=0)
-    cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=Decimal(0))
-    status = models.CharField(max_length=16, choices=AICallStatus.choices, db_index=True)
-    latency_ms = models.PositiveIntegerField(null=True, blank=True)
-    error = models.TextField(blank=True)
+    parent = models.ForeignKey(RemixNode, on_delete=models.CASCADE, related_name="child_mutations")
+    child = models.ForeignKey(RemixNode, on_delete=models.CASCADE, related_name="parent_mutations")
+    mutation_types = ArrayField(models.CharField(max_length=32, choices=MutationType.choices), size=len(MutationType))
+    profile = models.JSONField(default=dict, blank=True, help_text="Free-form details of what changed.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        verbose_name = "AI call"
-        indexes = [models.Index(fields=["provider", "model", "created_at"], name="aicall_provider_month")]
-        constraints = [models.CheckConstraint(condition=Q(cost_usd__gte=0), name="aicall_cost_not_negative")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["parent", "child"],
+                name="mutation_one_edge_per_pair",
+                violation_error_message="These two nodes are already linked.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(parent=F("child")),
+                name="mutation_no_self_loop",
+                violation_error_code="mutation_self_loop",
+                violation_error_message="A node cannot be its own parent.",
+            ),
+            models.CheckConstraint(
+                condition=Q(mutation_types__len__gt=0) & Q(mutation_types__contained_by=list(MutationType.values)),
+                name="mutation_types_known_nonempty",
+            ),
+        ]
+        indexes = [models.Index(fields=["child"], name="mutation_child")]
 
     def __str__(self) -> str:
-        return f"{self.provider}/{self.model} {self.purpose} ${self.cost_usd} ({self.status})"
+        return f"{self.parent_id} → {self.child_id} ({', '.join(self.mutation_types)})"

@@ -1,6 +1,6 @@
 """The analysis pipeline: a video URL becomes an analysis and a brief in review, or a manual-review item.
 
-    analysis_request  (API / admin / commands)  → node in `analyzing` + a job, in one transaction
+    node_submit       (API / admin / commands)  → node in `analyzing` + a job, in one transaction (remix.services)
     pipeline_run      (the job)                 → fetch → probe → analysis → brief → `in_review` | `needs_review`
 
 Every step stores its result before the next starts and is skipped when a
@@ -26,7 +26,7 @@ from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.db import transaction
 
-from accounts.models import User
+from accounts.selectors import user_personal_names
 from kmeme.ai.claude import claude_brief
 from kmeme.ai.gemini import gemini_analyze, gemini_configured
 from kmeme.ai.offline import rule_based_brief
@@ -40,8 +40,8 @@ from remix.models import (
     RemixNode,
     VideoAnalysis,
 )
-from remix.platforms import Platform, platform_from_url
-from remix.services import analysis_record, brief_create, node_create, node_transition
+from remix.platforms import Platform
+from remix.services import analysis_record, brief_create, node_transition
 
 logger = logging.getLogger("kmeme.pipeline")
 
@@ -53,27 +53,6 @@ def gemini_cache_key(url: str) -> str:
     """`gemini:{url}`, hashed when the URL is long, so keys stay short and safe."""
     url = url.strip()
     return f"gemini:{url}" if len(url) <= 200 else f"gemini:sha256:{hashlib.sha256(url.encode()).hexdigest()}"
-
-
-def personal_names(user: User | None) -> list[str]:
-    """What identifies the submitter, to scrub from everything sent to a provider."""
-    if user is None:
-        return []
-    return [n for n in (user.display_name, user.first_name, user.last_name, user.get_full_name()) if n]
-
-
-@transaction.atomic
-def analysis_request(*, user: User, video_url: str, title: str = "") -> tuple[RemixNode, int]:
-    """Create a node for the URL and queue its analysis. The job exists if and only if the node does."""
-    from remix.tasks import node_analyze
-
-    platform = platform_from_url(video_url)
-    node = node_create(title=title.strip() or f"{Platform(platform).label} video", source_url=video_url, owner=user)
-    node_transition(node=node, to=NodeStatus.ANALYZING, actor=user, reason="analysis requested")
-    job_id = node_analyze.configure(queueing_lock=f"node-analyze-{node.pk}", lock=f"node-{node.pk}").defer(
-        node_id=node.pk
-    )
-    return node, job_id
 
 
 @contextmanager
@@ -169,7 +148,7 @@ def _analyze(node: RemixNode, fetch_problem: str) -> VideoAnalysis:
                             media_path=media_path,
                             probe=node.probe,
                             title=node.title,
-                            personal_names=personal_names(node.owner),
+                            personal_names=user_personal_names(node.owner),
                         )
                 except ProviderUnavailable as exc:
                     return _record_fallback(node, f"Gemini analysis unavailable ({exc})")
@@ -226,7 +205,7 @@ def brief_generate(*, node: RemixNode, analysis: VideoAnalysis, editor_notes: st
             title=node.title,
             analysis=_analysis_summary(analysis),
             editor_notes=editor_notes,
-            personal_names=personal_names(node.owner),
+            personal_names=user_personal_names(node.owner),
         )
     except ProviderUnavailable as exc:
         return brief_rule_based(

@@ -9,9 +9,17 @@ from remix.models import AnalysisStatus, NodeStatus, RemixBrief, RemixNode, Revi
 DEFAULT_BPM = 120.0
 
 
-def _approved_brief(node: RemixNode) -> tuple[RemixBrief | None, bool]:
-    """The node's latest approved brief, or (for a fork without one) its master's. Second: inherited?"""
-    for candidate, inherited in ((node, False), (node.parent, True)):
+def recipe_origin(node: RemixNode) -> RemixNode | None:
+    """The node this one was remixed from: its oldest lineage edge's parent (prefetched by node_for_recipe)."""
+    edges = node.origin_edges if hasattr(node, "origin_edges") else None
+    if edges is None:
+        edges = list(node.parent_mutations.select_related("parent").order_by("created_at", "id")[:1])
+    return edges[0].parent if edges else None
+
+
+def _approved_brief(node: RemixNode, origin: RemixNode | None) -> tuple[RemixBrief | None, bool]:
+    """The node's latest approved brief, or (for a fork without one) its origin's. Second: inherited?"""
+    for candidate, inherited in ((node, False), (origin, True)):
         if candidate is None:
             continue
         brief = next((b for b in candidate.briefs.all() if b.review_status == ReviewStatus.APPROVED), None)
@@ -49,7 +57,8 @@ def shots_from_script(script: list[dict[str, Any]], *, bpm: float, duration_s: f
 
 def recipe_build(*, node: RemixNode) -> dict[str, Any]:
     """The recipe as plain data (cacheable). Expects briefs/analyses prefetched (see recipe_node)."""
-    brief, inherited = _approved_brief(node)
+    origin = recipe_origin(node)
+    brief, inherited = _approved_brief(node, origin)
     analyses = list(node.analyses.all())
     analysis = next((a for a in analyses if a.status == AnalysisStatus.OK), analyses[0] if analyses else None)
     probe = node.probe or {}
@@ -66,7 +75,7 @@ def recipe_build(*, node: RemixNode) -> dict[str, Any]:
         "status": node.status,
         "commerce_category": node.commerce_category,
         "published_at": node.published_at.isoformat() if node.published_at else None,
-        "parent": {"id": str(node.parent.public_id), "title": node.parent.title} if node.parent else None,
+        "parent": {"id": str(origin.public_id), "title": origin.title} if origin else None,
         "creator": (node.owner.display_name or "K-MEME creator") if node.owner else "K-MEME",
         "bpm": measured_bpm,
         "bpm_assumed": measured_bpm is None,

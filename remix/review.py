@@ -21,6 +21,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.services import audit_log_record
+from kmeme.ai.schemas import BriefOutput, output_validate
+from kmeme.ai.types import ProviderUnavailable
 from kmeme.errors import ApplicationError
 from remix.cache import node_cache_invalidate
 from remix.models import (
@@ -33,7 +35,7 @@ from remix.models import (
     ReviewStatus,
     VideoAnalysis,
 )
-from remix.services import analysis_record, brief_create, node_transition
+from remix.services import analysis_record, brief_create, node_analysis_start, node_transition
 
 LOCK_SECONDS = 15 * 60
 BRIEF_FIELDS = (
@@ -156,9 +158,6 @@ def _require_master_or_moderation(node: RemixNode, action: str) -> None:
 
 def brief_clean_content(content: dict[str, Any]) -> dict[str, Any]:
     """Validate an editor's version with the same schema as the AI's (but no forbidden-word check is skipped)."""
-    from kmeme.ai.schemas import BriefOutput, output_validate
-    from kmeme.ai.types import ProviderUnavailable
-
     try:
         return output_validate(BriefOutput, content, raw_size=0)
     except ProviderUnavailable as exc:
@@ -314,8 +313,6 @@ def brief_reject(*, brief: RemixBrief, editor: User, reason: str, expected_revis
 @transaction.atomic
 def brief_request_regeneration(*, brief: RemixBrief, editor: User, notes: str, expected_revision: int | None) -> int:
     """Send the brief back to be written again with the editor's notes. Returns the job id (exactly one job)."""
-    from remix.tasks import brief_regenerate
-
     if not notes.strip():
         raise ApplicationError("Tell the writer what to change.", code="notes_required")
     _require_lock(brief.node, editor)
@@ -327,10 +324,9 @@ def brief_request_regeneration(*, brief: RemixBrief, editor: User, notes: str, e
         notes=notes.strip(),
         action="regenerate",
     )
-    node_transition(node=brief.node, to=NodeStatus.ANALYZING, actor=editor, reason="brief regeneration requested")
-    job_id = brief_regenerate.configure(
-        queueing_lock=f"brief-regenerate-{brief.node_id}", lock=f"node-{brief.node_id}"
-    ).defer(node_id=brief.node_id, notes=notes.strip())
+    job_id = node_analysis_start(
+        node=brief.node, actor=editor, reason="brief regeneration requested", brief_only=True, notes=notes.strip()
+    )
     audit_log_record(
         actor=editor,
         action="brief.request_regeneration",
@@ -435,15 +431,12 @@ def brief_write(*, node: RemixNode, editor: User, content: dict[str, Any]) -> Re
 
 def brief_generate_for_review(*, node: RemixNode, editor: User, notes: str = "") -> int:
     """From a manual-review item: have the brief written (Claude, or rule-based) in the background."""
-    from remix.tasks import brief_regenerate
-
     _require_lock(node, editor)
     if not node.analyses.filter(status=AnalysisStatus.OK).exists():
         raise ApplicationError("Fill in the analysis first: a brief is written from it.", code="analysis_required")
     with transaction.atomic():
-        node_transition(node=node, to=NodeStatus.ANALYZING, actor=editor, reason="brief generation requested")
-        job_id = brief_regenerate.configure(queueing_lock=f"brief-regenerate-{node.pk}", lock=f"node-{node.pk}").defer(
-            node_id=node.pk, notes=notes
+        job_id = node_analysis_start(
+            node=node, actor=editor, reason="brief generation requested", brief_only=True, notes=notes
         )
         audit_log_record(actor=editor, action="brief.generate", target=node, details={"notes": notes, "job_id": job_id})
     review_lock_release(node=node, editor=editor)

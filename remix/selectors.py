@@ -6,14 +6,16 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.conf import settings
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from accounts.models import User
+from kmeme.ai.budget import budget_month_spend
+from kmeme.ai.selectors import ai_call_outcomes
 from remix.models import (
-    AICall,
-    AICallStatus,
     AnalysisStatus,
+    Mutation,
     NodeStatus,
     RemixBrief,
     RemixNode,
@@ -41,17 +43,11 @@ def node_with_latest_work(*, public_id: str, viewer: User) -> RemixNode | None:
 
 def review_dashboard(*, now: datetime | None = None, limit: int = 15) -> dict[str, Any]:
     """What awaits editors, and how the AI is doing: one query per panel, whatever the table size."""
-    from django.conf import settings
-
-    from kmeme.ai.budget import budget_month_spend
-
     now = now or timezone.now()
     day_ago = now - timedelta(hours=24)
     by_status = dict(RemixNode.objects.order_by().values_list("status").annotate(n=Count("id")))
     counts = {status: by_status.get(status, 0) for status in NodeStatus.values}
-    calls = AICall.objects.filter(created_at__gte=day_ago).aggregate(
-        ok=Count("id", filter=Q(status=AICallStatus.OK)), error=Count("id", filter=Q(status=AICallStatus.ERROR))
-    )
+    calls = ai_call_outcomes(since=day_ago)
     analyses = VideoAnalysis.objects.filter(created_at__gte=day_ago).aggregate(
         total=Count("id"), fallback=Count("id", filter=Q(status=AnalysisStatus.FALLBACK))
     )
@@ -94,22 +90,34 @@ def review_next_node(*, after: RemixNode | None = None) -> RemixNode | None:
     return None
 
 
+def _origin_public_id() -> Subquery:
+    """The public id of the node a node was remixed from first (its oldest edge's parent), as a subquery."""
+    edges = Mutation.objects.filter(child=OuterRef("pk")).order_by("created_at", "id")
+    return Subquery(edges.values("parent__public_id")[:1])
+
+
 def node_list_public() -> QuerySet[RemixNode]:
     """Published nodes, newest first, with what the list shows joined in."""
     return (
         RemixNode.objects.filter(status=NodeStatus.PUBLISHED)
-        .select_related("owner", "parent")
+        .select_related("owner")
+        .annotate(origin_public_id=_origin_public_id())
         .order_by("-published_at", "-id")
     )
 
 
 def node_for_recipe(*, pk: int) -> RemixNode:
-    """A node with everything its recipe shows, in four queries whatever its history."""
+    """A node with everything its recipe shows, in five queries whatever its history."""
+    origin_edges = (
+        Mutation.objects.select_related("parent")
+        .prefetch_related(Prefetch("parent__briefs", queryset=RemixBrief.objects.order_by("-version")))
+        .order_by("created_at", "id")
+    )
     return (
-        RemixNode.objects.select_related("owner", "parent")
+        RemixNode.objects.select_related("owner")
         .prefetch_related(
             Prefetch("briefs", queryset=RemixBrief.objects.order_by("-version")),
-            Prefetch("parent__briefs", queryset=RemixBrief.objects.order_by("-version")),
+            Prefetch("parent_mutations", queryset=origin_edges, to_attr="origin_edges"),
             Prefetch("analyses", queryset=VideoAnalysis.objects.order_by("-created_at", "-id")),
         )
         .get(pk=pk)

@@ -2,9 +2,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from genealogy.models import MutationType
 from kmeme.serializers import HttpUrlField, StrictSerializer
-from remix.models import RemixBrief, RemixNode, VideoAnalysis
+from remix.models import MutationType, RemixBrief, RemixNode, VideoAnalysis
 
 
 class AnalysisRequestSerializer(StrictSerializer):
@@ -68,7 +67,13 @@ class AnalysisStatusSerializer(NodeSummarySerializer):
 
 class NodeListSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
-    parent_id = serializers.UUIDField(source="parent.public_id", read_only=True, allow_null=True, default=None)
+    parent_id = serializers.UUIDField(
+        source="origin_public_id",
+        read_only=True,
+        allow_null=True,
+        default=None,
+        help_text="The node this one was remixed from (its first parent in the lineage), if any.",
+    )
     creator = serializers.SerializerMethodField()
 
     class Meta:

@@ -7,11 +7,15 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from procrastinate.contrib.django import app
+from procrastinate.exceptions import AlreadyEnqueued
 
 from accounts.models import User
 from accounts.services import audit_log_record
+from kmeme.ai.embeddings import embeddings_provider
 from kmeme.errors import ApplicationError
 from remix.cache import node_cache_invalidate
+from remix.embeddings import node_embedding_refresh, nodes_for_embedding
 from remix.models import (
     FORK_TRANSITIONS,
     NODE_TRANSITIONS,
@@ -25,7 +29,7 @@ from remix.models import (
     RemixNode,
     VideoAnalysis,
 )
-from remix.platforms import platform_from_url
+from remix.platforms import Platform, platform_from_url
 
 
 def node_create(
@@ -34,16 +38,16 @@ def node_create(
     source_url: str,
     owner: User | None,
     layer: str = Layer.MASTER,
-    parent: RemixNode | None = None,
     commerce_category: str = CommerceCategory.NONE,
 ) -> RemixNode:
-    """Create a node in draft. The platform is derived from the URL, never taken from the caller."""
+    """Create a node in draft. The platform is derived from the URL, never taken from the caller.
+
+    A fork is created only by remix.forks.node_fork, which links it to its origin in the same transaction."""
     node = RemixNode(
         title=title.strip(),
         source_url=source_url.strip(),
         platform=platform_from_url(source_url),
         layer=layer,
-        parent=parent,
         owner=owner,
         commerce_category=commerce_category,
     )
@@ -153,17 +157,89 @@ def brief_create(
     return brief
 
 
-def node_embedding_schedule(*, node: RemixNode) -> None:
-    """Give a newly published node its search embedding: at once when local (a few ms of hashing),
-    through a job when it takes a Gemini call (the job is queued only if the publication commits)."""
-    from remix.embeddings import embeddings_provider, node_embedding_refresh, nodes_for_embedding
+def _job_defer(task: str, *, queueing_lock: str, lock: str | None = None, **kwargs: Any) -> int:
+    """Queue a job by its task's name (services never import tasks: the tasks call the services)."""
+    return app.configure_task(task, allow_unknown=False, queueing_lock=queueing_lock, lock=lock).defer(**kwargs)
 
+
+@transaction.atomic
+def node_analysis_start(
+    *, node: RemixNode, actor: User | None, reason: str, brief_only: bool = False, notes: str = ""
+) -> int:
+    """Send a node to analysis (again): it moves to `analyzing` and exactly one job is queued, in one transaction,
+    so the job exists if and only if the move committed. `brief_only` keeps the analysis and writes a new brief
+    (with the editor's `notes`); otherwise the whole pipeline runs. Returns the job id."""
+    node_transition(node=node, to=NodeStatus.ANALYZING, actor=actor, reason=reason)
+    if brief_only:
+        return _job_defer(
+            "remix.tasks.brief_regenerate",
+            queueing_lock=f"brief-regenerate-{node.pk}",
+            lock=f"node-{node.pk}",
+            node_id=node.pk,
+            notes=notes,
+        )
+    return _job_defer(
+        "remix.tasks.node_analyze", queueing_lock=f"node-analyze-{node.pk}", lock=f"node-{node.pk}", node_id=node.pk
+    )
+
+
+@transaction.atomic
+def node_submit(*, user: User, video_url: str, title: str = "") -> tuple[RemixNode, int]:
+    """A submitted video URL becomes a master node in analysis, with its job (API, admin and commands alike)."""
+    platform = platform_from_url(video_url)
+    node = node_create(title=title.strip() or f"{Platform(platform).label} video", source_url=video_url, owner=user)
+    return node, node_analysis_start(node=node, actor=user, reason="analysis requested")
+
+
+NODE_EDITABLE_FIELDS = ("title", "source_url", "commerce_category")
+
+
+def node_change(*, node: RemixNode, actor: User | None, changes: dict[str, Any], action: str = "node.update") -> bool:
+    """Apply field changes to a node the caller holds a row lock on: validate, save, audit before → after, drop
+    its cached reads, and re-embed it if it is public. The platform always follows the URL. Returns whether
+    anything changed."""
+    unknown = set(changes) - set(NODE_EDITABLE_FIELDS)
+    if unknown:
+        raise ApplicationError(f"These fields are not edited here: {', '.join(sorted(unknown))}.", code="read_only")
+    cleaned = {field: value.strip() if isinstance(value, str) else value for field, value in changes.items()}
+    diff = {f: {"before": getattr(node, f), "after": v} for f, v in cleaned.items() if getattr(node, f) != v}
+    if not diff:
+        return False
+    for field, change in diff.items():
+        setattr(node, field, change["after"])
+    node.platform = platform_from_url(node.source_url)
+    node.full_clean()
+    node.save(update_fields=[*diff, "platform", "updated_at"])
+    audit_log_record(actor=actor, action=action, target=node, details={"changes": diff})
+    node_cache_invalidate(node=node)
+    if node.status == NodeStatus.PUBLISHED:
+        node_embedding_schedule(node=node)
+    return True
+
+
+@transaction.atomic
+def node_update(*, node: RemixNode, editor: User, **changes: Any) -> RemixNode:
+    """An editor's correction of a master's title, video URL or category (the admin's change form).
+
+    Forks belong to their creators (remix.forks.fork_update). Audited with before → after; the public API shows
+    the change at once (caches dropped now and on commit); a published node's search embedding follows it.
+    """
+    locked = RemixNode.objects.select_for_update().get(pk=node.pk)
+    if locked.layer == Layer.FORK:
+        raise ApplicationError(
+            "Forks belong to their creators: editors can only reject or unpublish them.",
+            code="fork_read_only",
+            status_code=403,
+        )
+    node_change(node=locked, actor=editor, changes=changes)
+    return locked
+
+
+def node_embedding_schedule(*, node: RemixNode) -> None:
+    """Give a published node its search embedding: at once when local (a few ms of hashing), through a job when
+    it takes a Gemini call (the job is queued only if the surrounding transaction commits)."""
     if embeddings_provider() == "local":
         node_embedding_refresh(node=nodes_for_embedding().get(pk=node.pk))
         return
-    from procrastinate.exceptions import AlreadyEnqueued
-
-    from remix.tasks import node_embed
-
     with contextlib.suppress(AlreadyEnqueued):
-        node_embed.configure(queueing_lock=f"node-embed-{node.pk}").defer(node_id=node.pk)
+        _job_defer("remix.tasks.node_embed", queueing_lock=f"node-embed-{node.pk}", node_id=node.pk)

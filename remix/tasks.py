@@ -6,14 +6,14 @@ from django.db import connection
 from procrastinate import RetryStrategy
 from procrastinate.contrib.django import app
 
+from remix.embeddings import node_embedding_refresh, nodes_for_embedding
 from remix.models import RemixNode
+from remix.pipeline import brief_regenerate_run, pipeline_run
 
 
 @app.task(queue="pipeline", retry=RetryStrategy(max_attempts=4, exponential_wait=5))
 def node_analyze(node_id: int) -> None:
     """Fetch, probe, analyse and brief one node (remix.pipeline.pipeline_run). Safe to run again."""
-    from remix.pipeline import pipeline_run
-
     try:
         pipeline_run(node_id=node_id)
     except Exception as exc:
@@ -28,8 +28,6 @@ def node_analyze(node_id: int) -> None:
 @app.task(queue="pipeline", retry=RetryStrategy(max_attempts=4, exponential_wait=5))
 def brief_regenerate(node_id: int, notes: str = "") -> None:
     """Write a new brief version for a node an editor sent back (remix.pipeline.brief_regenerate_run)."""
-    from remix.pipeline import brief_regenerate_run
-
     try:
         brief_regenerate_run(node_id=node_id, notes=notes)
     except Exception as exc:
@@ -42,8 +40,6 @@ def brief_regenerate(node_id: int, notes: str = "") -> None:
 @app.task(queue="pipeline", retry=RetryStrategy(max_attempts=5, exponential_wait=30))
 def node_embed(node_id: int) -> None:
     """Compute a published node's Gemini embedding (retried while Gemini is unavailable)."""
-    from remix.embeddings import node_embedding_refresh, nodes_for_embedding
-
     try:
         node = nodes_for_embedding().filter(pk=node_id).first()
         if node is not None:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make test`: the same provisioning as `make run`, then ruff and the whole pytest
+# `make test`: the same provisioning as `make run`, then ruff, the import contract and the whole pytest
 # suite (with coverage, failing under 70 %) against real PostgreSQL/PostGIS/pgvector
 # and Redis. pytest-django creates its own test database; the dev data is untouched.
 set -euo pipefail
@@ -16,6 +16,9 @@ trap stop_started EXIT
 step "ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+
+step "import contract (the layers in pyproject.toml: no app imports upward, kmeme's infrastructure imports no app)"
+.venv/bin/lint-imports --no-cache
 
 step "pytest"
 # The 70 % coverage bar applies to the whole suite, not to a run narrowed with PYTEST_ARGS.

@@ -9,6 +9,9 @@ from collections.abc import Iterator
 import pytest
 from django.core.cache import cache
 
+from accounts.models import Role
+from tests.accounts.factories import UserFactory
+
 pytest_plugins = ["tests.doubles.fixtures"]
 
 _real_connect = socket.socket.connect
@@ -48,3 +51,9 @@ def _clean_cache() -> Iterator[None]:
     cache.delete_pattern("*")
     yield
     cache.delete_pattern("*")
+
+
+@pytest.fixture
+def editor_user():
+    """An editor (staff, in the Editors group), made as an admin would make one."""
+    return UserFactory(role=Role.EDITOR, display_name="Editor Kim")

@@ -17,9 +17,9 @@ from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from kmeme.ai.models import AICall, AICallStatus
 from kmeme.ai.pricing import call_cost
 from kmeme.ai.types import ProviderUnavailable
-from remix.models import AICall, AICallStatus
 
 _BUDGET_LOCK_KEY = 0x6B6D6D62  # one lock for every budget decision
 _COUNTED = (AICallStatus.RESERVED, AICallStatus.OK, AICallStatus.ERROR)

@@ -18,8 +18,8 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_expo
 
 from kmeme.ai.budget import budget_reserve, budget_settle
 from kmeme.ai.circuit import circuit_check, circuit_record_failure, circuit_record_success
+from kmeme.ai.models import AICallStatus
 from kmeme.ai.types import ProviderResult, ProviderUnavailable
-from remix.models import AICallStatus
 
 logger = logging.getLogger("kmeme.ai")
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+from anthropic._data import DEPRECATED_MODELS
 from django.conf import settings
 from django.core.checks import Error, register
 
 
 @register()
 def ai_models_check(app_configs, **kwargs) -> list[Error]:
-    from anthropic._data import DEPRECATED_MODELS
-
     errors = []
     if settings.CLAUDE_MODEL in DEPRECATED_MODELS:
         errors.append(

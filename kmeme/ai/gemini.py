@@ -1,10 +1,12 @@
-"""Google Gemini (google-genai SDK): video analysis with structured JSON output."""
+"""Google Gemini (google-genai SDK): video analysis with structured JSON output, and search embeddings."""
 
 from __future__ import annotations
 
 import json
+import math
 import mimetypes
 import time
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -19,8 +21,8 @@ from kmeme.ai.calls import RawReply, provider_call
 from kmeme.ai.prompts import prompt_render
 from kmeme.ai.schemas import MAX_RAW_OUTPUT_CHARS, AnalysisOutput, output_validate
 from kmeme.ai.scrub import scrub, scrub_text
-from kmeme.ai.types import ProviderResult, ProviderUnavailable
-from remix.models import CommerceCategory
+from kmeme.ai.types import EMBEDDING_DIMENSIONS, ProviderResult, ProviderUnavailable
+from kmeme.vocabulary import CommerceCategory
 
 PROVIDER = "gemini"
 # Gemini bills video at about 258 tokens per second plus 32 for its audio.
@@ -151,3 +153,80 @@ def gemini_analyze(
         is_retryable=is_retryable,
         prompt_version=version,
     )
+
+
+# --- embeddings -------------------------------------------------------------------------------------------------------
+
+# batchEmbedContents takes at most 100 contents per request.
+GEMINI_BATCH = 100
+
+
+def _token_estimate(text: str) -> int:
+    """Gemini bills text tokens: about 4 characters each for Latin script, about 1 per Hangul syllable."""
+    ascii_chars = sum(1 for ch in text if ord(ch) < 128)
+    return max(1, math.ceil(ascii_chars / 4) + (len(text) - ascii_chars))
+
+
+def _unit(values: Sequence[float]) -> list[float]:
+    norm = math.sqrt(sum(v * v for v in values))
+    return [v / norm for v in values]
+
+
+def _gemini_batch(texts: list[str], node_id: int | None) -> list[list[float]]:
+    client = gemini_client()
+    model = settings.GEMINI_EMBEDDING_MODEL
+    config = types.EmbedContentConfig(output_dimensionality=EMBEDDING_DIMENSIONS, task_type="SEMANTIC_SIMILARITY")
+    estimate = sum(_token_estimate(t) for t in texts)
+
+    def send() -> RawReply:
+        response = client.models.embed_content(model=model, contents=texts, config=config)
+        vectors = [list(e.values or []) for e in (response.embeddings or [])]
+        # The Gemini API reports no usage for embeddings: the ledger gets the estimate.
+        return RawReply(text="", input_tokens=estimate, output_tokens=0, data=vectors)
+
+    def parse(reply: RawReply) -> dict[str, Any]:
+        vectors = reply.data or []
+        if len(vectors) != len(texts):
+            raise ProviderUnavailable(
+                f"Gemini returned {len(vectors)} embeddings for {len(texts)} texts.", code="invalid_output"
+            )
+        unit = []
+        for vector in vectors:
+            if len(vector) != EMBEDDING_DIMENSIONS:
+                raise ProviderUnavailable(
+                    f"Gemini returned a {len(vector)}-dimensional embedding, not {EMBEDDING_DIMENSIONS}.",
+                    code="invalid_output",
+                )
+            if not all(math.isfinite(v) for v in vector) or not any(vector):
+                raise ProviderUnavailable("Gemini returned a zero or non-finite embedding.", code="invalid_output")
+            # Truncated (Matryoshka) outputs are not unit length; cosine search wants them to be.
+            unit.append(_unit(vector))
+        return {"vectors": unit}
+
+    result = provider_call(
+        provider=PROVIDER,
+        model=model,
+        purpose="embedding",
+        node_id=node_id,
+        max_input_tokens=sum(len(t) for t in texts) + len(texts),  # at most a token per character
+        max_output_tokens=0,
+        send=send,
+        parse=parse,
+        is_retryable=is_retryable,
+    )
+    return result.content["vectors"]
+
+
+def gemini_embedding(texts: Sequence[str], node_ids: Sequence[int | None]) -> list[list[float]]:
+    """Gemini embeddings of `texts` (unit length, EMBEDDING_DIMENSIONS), one budgeted, retried and ledgered
+    call per GEMINI_BATCH texts. `node_ids` pairs each text with its node; the ledger names the node when a
+    call embeds one. Raises ProviderUnavailable (not configured, budget, circuit, errors, bad output)."""
+    if len(texts) != len(node_ids):
+        raise ValueError("give one node id (or None) per text")
+    if not gemini_configured():
+        raise ProviderUnavailable("No GEMINI_API_KEY is configured.", code="not_configured")
+    vectors: list[list[float]] = []
+    for start in range(0, len(texts), GEMINI_BATCH):
+        batch, ids = list(texts[start : start + GEMINI_BATCH]), list(node_ids[start : start + GEMINI_BATCH])
+        vectors.extend(_gemini_batch(batch, ids[0] if len(ids) == 1 else None))
+    return vectors

@@ -1,4 +1,6 @@
-"""The offline provider: a rule-based brief built from what the platform measured and the editor wrote.
+"""The offline provider: a rule-based brief, and a local search embedding, with no model and no network.
+
+The brief is built from what the platform measured and the editor wrote.
 
 Used when no AI is configured or the AI failed. Its output is labelled as not
 written by AI (source `rule_based`, and the concept says so), and it follows the
@@ -7,9 +9,17 @@ same schema as Claude's briefs so editors work on it the same way.
 
 from __future__ import annotations
 
+import hashlib
+import itertools
+import math
+import re
+import unicodedata
+from collections import Counter
+from functools import lru_cache
 from typing import Any
 
 from kmeme.ai.schemas import BriefOutput, output_validate
+from kmeme.ai.types import EMBEDDING_DIMENSIONS
 
 NOT_AI_LABEL = "[규칙 기반 초안 · AI 작성 아님]"
 DEFAULT_BPM = 120.0
@@ -57,3 +67,76 @@ def rule_based_brief(
         "product_placement": "",
     }
     return output_validate(BriefOutput, brief, raw_size=0)
+
+
+# --- the local embedding ----------------------------------------------------------------------------------------------
+
+
+# Feature weights of the local embedding: whole words carry the meaning, word pairs the phrasing,
+# character trigrams match inflected forms (lattes / latte, 카페에서 / 카페) and typos, and Hangul
+# syllable pairs match Korean compounds.
+_UNIGRAM_WEIGHT = 1.0
+_BIGRAM_WEIGHT = 0.6
+_TRIGRAM_WEIGHT = 0.4
+_SYLLABLE_PAIR_WEIGHT = 0.5
+_WORD = re.compile(r"\w+")
+# Korean glues particles and endings onto words (카페에서, 카페를, 투어하는): without them the whole-word
+# features match too. Only Hangul words, and only while two syllables remain (아이 stays whole).
+_KO_PARTICLES_AND_ENDINGS = (
+    "에서 에게 으로 로 에 의 을 를 이 가 은 는 와 과 도 만 들 "  # particles
+    "하는 하기 하고 해서 했던 했다 합니다 입니다 이다"  # the commonest verb endings
+)
+_KO_SUFFIXES = sorted(_KO_PARTICLES_AND_ENDINGS.split(), key=len, reverse=True)
+_HANGUL_WORD = re.compile(r"[가-힣]+")
+
+
+@lru_cache(maxsize=1 << 18)
+def _slot(feature: str) -> tuple[int, float]:
+    """Where a feature lands and with which sign: a stable hash (not Python's salted hash())."""
+    digest = int.from_bytes(hashlib.blake2b(feature.encode(), digest_size=8).digest(), "little")
+    return digest % EMBEDDING_DIMENSIONS, 1.0 if (digest >> 63) & 1 else -1.0
+
+
+@lru_cache(maxsize=1 << 16)
+def _stem(word: str) -> str:
+    if not _HANGUL_WORD.fullmatch(word):
+        return word
+    for _ in range(2):  # 카페들을 → 카페들 → 카페
+        suffix = next((s for s in _KO_SUFFIXES if word.endswith(s) and len(word) - len(s) >= 2), None)
+        if suffix is None:
+            break
+        word = word[: -len(suffix)]
+    return word
+
+
+def _features(text: str) -> dict[str, float]:
+    words = _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+    stems = [_stem(word) for word in words]
+    counts: Counter[str] = Counter()
+    counts.update(f"w:{stem}" for stem in stems)
+    counts.update(f"b:{a} {b}" for a, b in itertools.pairwise(stems))
+    for word in words:  # the trigrams see the full form
+        padded = f"<{word}>"
+        counts.update(f"c:{padded[i : i + 3]}" for i in range(len(padded) - 2))
+        if _HANGUL_WORD.fullmatch(word):
+            # A Hangul syllable is a whole sound: syllable pairs find words inside compounds and
+            # hashtags written without spaces (#딸기라떼 ~ 딸기 라떼), which padded trigrams miss.
+            counts.update(f"k:{word[i : i + 2]}" for i in range(len(word) - 1))
+    weights = {"w": _UNIGRAM_WEIGHT, "b": _BIGRAM_WEIGHT, "c": _TRIGRAM_WEIGHT, "k": _SYLLABLE_PAIR_WEIGHT}
+    return {feature: weights[feature[0]] * (1.0 + math.log(count)) for feature, count in counts.items()}
+
+
+def local_embedding(text: str) -> list[float]:
+    """A deterministic, offline, unit-length vector of EMBEDDING_DIMENSIONS: signed feature hashing of
+    word unigrams and bigrams (Korean particles stripped), character trigrams and Hangul syllable pairs,
+    with log-scaled counts. Texts sharing words or word parts get a high cosine similarity; unrelated
+    texts land near 0."""
+    vector = [0.0] * EMBEDDING_DIMENSIONS
+    features = _features(text) or {"empty:": 1.0}  # no word at all: still a valid unit vector, never NaN
+    for feature, weight in features.items():
+        index, sign = _slot(feature)
+        vector[index] += sign * weight
+    norm = math.sqrt(sum(v * v for v in vector))
+    if norm == 0.0:  # every feature cancelled out in the hashing (vanishingly rare)
+        vector[_slot("empty:")[0]] = norm = 1.0
+    return [v / norm for v in vector]

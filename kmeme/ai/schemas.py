@@ -8,7 +8,7 @@ from django.conf import settings
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from kmeme.ai.types import ProviderUnavailable
-from remix.models import CommerceCategory
+from kmeme.vocabulary import CommerceCategory
 
 MAX_RAW_OUTPUT_CHARS = 60_000
 

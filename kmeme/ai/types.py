@@ -4,6 +4,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+# The length of every search embedding (the vector column's size; Gemini is asked for this many dimensions).
+EMBEDDING_DIMENSIONS = 768
+
 
 @dataclass(frozen=True)
 class ProviderResult:

@@ -6,8 +6,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from tests.accounts.firebase_tokens import id_token
-from tests.remix.test_nodes_api import published_master
-from tests.remix.test_review import node_in_review
+from tests.remix.factories import node_in_review, published_master
 
 pytestmark = pytest.mark.django_db
 

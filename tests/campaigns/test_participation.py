@@ -100,7 +100,7 @@ def test_campaign_must_end_after_it_starts():
 
 
 def test_campaigns_feature_masters_only():
-    fork = NodeFactory(layer=Layer.FORK, parent=NodeFactory())
+    fork = NodeFactory(layer=Layer.FORK, parent=NodeFactory())  # a fork node linked to its origin
     with pytest.raises(ApplicationError) as excinfo:
         CampaignFactory(master_nodes=[fork])
     assert excinfo.value.code == "campaign_needs_masters"

@@ -10,7 +10,7 @@ from tests.accounts.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
-PROJECT_APPS = {"accounts", "remix", "genealogy", "campaigns"}
+PROJECT_APPS = {"ai", "accounts", "remix", "genealogy", "campaigns"}
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ def test_changelist_and_change_pages_render_with_demo_content(admin_client, mode
     opts = model._meta
     changelist = admin_client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
     assert changelist.status_code == 200
-    if model._meta.label == "remix.AICall":  # the ledger is written by the pipeline; demo content has no AI calls
+    if model._meta.label == "ai.AICall":  # the ledger is written by the pipeline; demo content has no AI calls
         model.objects.create(provider="anthropic", model="claude", purpose="brief", status="ok", cost_usd="0.01")
     obj = model.objects.first()
     assert obj is not None, f"demo data has no {opts.label}"
@@ -84,5 +84,5 @@ def test_the_genealogy_link_of_a_review_screen_finds_the_nodes_edges(admin_clien
     from remix.models import RemixNode
 
     fork = RemixNode.objects.get(title="Latte-art transition, Busan edition")
-    page = admin_client.get(reverse("admin:genealogy_mutation_changelist"), {"q": str(fork.public_id)})
+    page = admin_client.get(reverse("admin:remix_mutation_changelist"), {"q": str(fork.public_id)})
     assert "Latte-art transition, Busan edition" in page.content.decode()

@@ -9,7 +9,7 @@ from remix.models import NodeStatus, RemixNode
 
 pytestmark = pytest.mark.django_db
 
-PROJECT_APPS = ("accounts", "remix", "genealogy", "campaigns")
+PROJECT_APPS = ("ai", "accounts", "remix", "genealogy", "campaigns")
 
 
 def _counts() -> dict[str, int]:
@@ -26,7 +26,7 @@ def test_demo_data_covers_every_status_and_app():
     assert statuses == set(NodeStatus.values)
     empty = [label for label, n in _counts().items() if n == 0]
     # The AI ledger is empty on purpose: demo content is not AI output.
-    assert empty == ["remix.AICall"]
+    assert empty == ["ai.AICall"]
     assert RemixNode.objects.filter(layer="fork").count() == 2
     # Published demo remixes can be searched for similar ones right away.
     assert not RemixNode.objects.filter(status=NodeStatus.PUBLISHED, embedding__isnull=True).exists()

@@ -7,7 +7,8 @@ from django.urls import reverse
 
 from accounts.models import Role
 from kmeme.ai.circuit import circuit_record_failure
-from remix.pipeline import analysis_request, pipeline_run
+from remix.pipeline import pipeline_run
+from remix.services import node_submit
 from tests.accounts.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +24,7 @@ def test_a_fallback_node_is_in_the_manual_review_queue_with_its_measurements(
     editor_client, video_url, settings, tmp_path
 ):
     settings.MEDIA_ROOT = tmp_path
-    node, _ = analysis_request(user=UserFactory(), video_url=video_url, title="Colour flip")
+    node, _ = node_submit(user=UserFactory(), video_url=video_url, title="Colour flip")
     pipeline_run(node_id=node.pk)
 
     queue = editor_client.get(reverse("admin:remix_remixnode_changelist"), {"status__exact": "needs_review"})
@@ -37,7 +38,7 @@ def test_a_fallback_node_is_in_the_manual_review_queue_with_its_measurements(
 
 
 def test_a_failed_job_is_findable_with_its_error(editor_client):
-    node, _ = analysis_request(user=UserFactory(), video_url="https://cdn.example.com/a.mp4", title="Broken run")
+    node, _ = node_submit(user=UserFactory(), video_url="https://cdn.example.com/a.mp4", title="Broken run")
     node.pipeline_error = "RuntimeError: disk full"
     node.save()
     listing = editor_client.get(reverse("admin:remix_remixnode_changelist"), {"job": "error"}).content.decode()
@@ -49,6 +50,6 @@ def test_a_failed_job_is_findable_with_its_error(editor_client):
 def test_the_ledger_shows_the_months_spend_and_open_circuits(editor_client, settings):
     settings.AI_CIRCUIT_FAILURES = 1
     circuit_record_failure(provider="gemini")
-    page = editor_client.get(reverse("admin:remix_aicall_changelist")).content.decode()
+    page = editor_client.get(reverse("admin:ai_aicall_changelist")).content.decode()
     assert f"of the ${settings.LLM_MONTHLY_CAP:.2f} cap" in page
     assert "Gemini circuit: open until" in page and "Anthropic circuit: closed" in page

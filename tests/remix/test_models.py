@@ -4,11 +4,13 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import AuditLog, Role
 from kmeme.errors import ApplicationError
-from remix.models import Layer, NodeStatus, RemixBrief, RemixNode, ReviewStatus
+from remix.forks import node_fork
+from remix.models import Mutation, NodeStatus, RemixBrief, RemixNode, ReviewStatus
 from remix.platforms import Platform, platform_from_url
+from remix.recipe import recipe_origin
 from remix.services import analysis_record, brief_create, node_create, node_transition
 from tests.accounts.factories import UserFactory
-from tests.remix.factories import NodeFactory
+from tests.remix.factories import NodeFactory, published_master
 
 pytestmark = pytest.mark.django_db
 
@@ -43,17 +45,17 @@ def test_invalid_url_is_refused():
     assert "source_url" in excinfo.value.message_dict
 
 
-def test_a_fork_needs_a_parent():
-    with pytest.raises(ValidationError, match="A fork must name the node it was remixed from"):
-        NodeFactory(layer=Layer.FORK, parent=None)
-    with pytest.raises(IntegrityError, match="node_fork_has_parent"), transaction.atomic():
-        RemixNode.objects.bulk_create([RemixNode(title="f", source_url="https://x.com/v.mp4", layer=Layer.FORK)])
-
-
-def test_a_node_cannot_be_its_own_parent():
-    node = NodeFactory()
-    with pytest.raises(IntegrityError, match="node_not_own_parent"), transaction.atomic():
-        RemixNode.objects.filter(pk=node.pk).update(parent=node)
+def test_a_fork_is_linked_to_its_origin_in_the_same_transaction(editor_user):
+    """Lineage edges are the one record of parents: forking writes the node and its edge together, or neither."""
+    master = published_master()
+    creator = UserFactory(role=Role.CREATOR)
+    fork = node_fork(master=master, creator=creator, title="Busan", mutation_types=["localization"])
+    assert recipe_origin(fork) == master
+    assert list(Mutation.objects.filter(child=fork).values_list("parent_id", flat=True)) == [master.pk]
+    before = RemixNode.objects.count()
+    with pytest.raises(ApplicationError, match="non-empty list"):
+        node_fork(master=master, creator=creator, title="Bad", mutation_types=["teleport"])
+    assert RemixNode.objects.count() == before  # the refused edge took its node with it
 
 
 def test_workflow_walks_to_published_and_audits_each_step():

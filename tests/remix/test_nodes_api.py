@@ -11,22 +11,13 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from accounts.models import Role
-from genealogy.models import Mutation
 from remix import review
 from remix.cache import recipe_key
-from remix.models import Layer, NodeStatus, RemixNode
+from remix.models import Layer, Mutation, NodeStatus, RemixNode
 from tests.accounts.factories import UserFactory
-from tests.remix.test_review import BRIEF, node_in_review
+from tests.remix.factories import BRIEF, node_in_review, published_master
 
 pytestmark = pytest.mark.django_db
-
-
-def published_master(title: str = "Latte art") -> RemixNode:
-    editor = UserFactory(role=Role.EDITOR)
-    node, brief = node_in_review(title=title)
-    review.brief_approve(brief=brief, editor=editor, expected_revision=brief.revision)
-    review.node_publish(node=node, editor=editor)
-    return RemixNode.objects.get(pk=node.pk)
 
 
 def client_for(user=None) -> APIClient:

@@ -12,12 +12,15 @@ from django.db import connection
 
 from accounts.models import Role
 from kmeme.ai.circuit import circuit_state
+from kmeme.ai.models import AICall, AICallStatus
 from kmeme.ai.pricing import call_cost
-from remix.models import AICall, AICallStatus, AnalysisStatus, BriefSource, NodeStatus, RemixNode
-from remix.pipeline import _analyze, _fetch_and_probe, analysis_request, pipeline_run
+from remix.models import AnalysisStatus, BriefSource, NodeStatus, RemixNode
+from remix.pipeline import _analyze, _fetch_and_probe, pipeline_run
+from remix.services import node_submit
 from tests.accounts.factories import UserFactory
 from tests.doubles import server
 from tests.doubles.gemini import generate_content_body
+from tests.remix.factories import AI_BRIEF
 
 ANALYSIS = {
     "duration_s": 7.0,
@@ -27,19 +30,6 @@ ANALYSIS = {
     "commerce_category": "food",
     "on_screen_text": ["wait for it"],
     "mood": "playful",
-}
-BRIEF = {
-    "concept": "성수동 카페 버전 색 전환",
-    "hook": "컵을 돌리면 방 색이 바뀐다",
-    "script": [
-        {"t": 0.0, "beat": 1, "shot": "빨간 방 클로즈업", "line": "기다려 봐"},
-        {"t": 1.88, "beat": 5, "shot": "파란 방으로 점프컷", "line": ""},
-    ],
-    "caption": "색이 바뀌는 순간 🎨",
-    "hashtags": ["#성수카페", "#색전환"],
-    "music_notes": "128 BPM 저작권 free",
-    "cultural_notes": "한국 카페 소품으로 교체",
-    "product_placement": "",
 }
 
 
@@ -68,7 +58,7 @@ def creator():
 
 
 def _submit(user, url: str, title: str = "Colour flip") -> RemixNode:
-    node, _job_id = analysis_request(user=user, video_url=url, title=title)
+    node, _job_id = node_submit(user=user, video_url=url, title=title)
     return node
 
 
@@ -112,7 +102,7 @@ def test_an_unreachable_video_without_keys_still_ends_in_manual_review_with_the_
 def test_full_flow_ends_with_an_ai_brief_in_review_and_priced_calls(providers, creator, video_url, video_bytes):
     gemini, claude = providers
     gemini.script_generate(ANALYSIS, prompt_tokens=2100, output_tokens=300)
-    claude.script_tool_use("remix_brief", BRIEF, input_tokens=1500, output_tokens=700)
+    claude.script_tool_use("remix_brief", AI_BRIEF, input_tokens=1500, output_tokens=700)
     node = _run(_submit(creator, video_url))
 
     assert node.status == NodeStatus.IN_REVIEW
@@ -120,7 +110,7 @@ def test_full_flow_ends_with_an_ai_brief_in_review_and_priced_calls(providers, c
     assert (analysis.provider, analysis.status, float(analysis.bpm)) == ("gemini", "ok", 128.0)
     assert analysis.probe["bpm"] == pytest.approx(128, abs=2)  # our own measurement kept beside Gemini's
     brief = node.briefs.get()
-    assert brief.source == BriefSource.AI and brief.generated["concept"] == BRIEF["concept"]
+    assert brief.source == BriefSource.AI and brief.generated["concept"] == AI_BRIEF["concept"]
     assert brief.prompt_version == "brief.v1"
 
     calls = {c.purpose: c for c in AICall.objects.all()}
@@ -140,7 +130,7 @@ def test_full_flow_ends_with_an_ai_brief_in_review_and_priced_calls(providers, c
 def test_no_personal_data_reaches_either_provider(providers, creator, video_url):
     gemini, claude = providers
     gemini.script_generate(ANALYSIS)
-    claude.script_tool_use("remix_brief", BRIEF)
+    claude.script_tool_use("remix_brief", AI_BRIEF)
     title = "Mina Kim's café, call 010-1234-5678 or mina@example.com, 서울 성동구 성수이로 78"
     _run(_submit(creator, video_url, title=title))
     for body in (gemini.generate_requests[0].text, claude.message_requests[0].text):
@@ -154,7 +144,7 @@ def test_a_rate_limit_is_retried_and_then_succeeds(providers, creator, video_url
     gemini.script_error(429)
     gemini.script_generate(ANALYSIS)
     claude.script_error(429, retry_after=1)
-    claude.script_tool_use("remix_brief", BRIEF)
+    claude.script_tool_use("remix_brief", AI_BRIEF)
     node = _run(_submit(creator, video_url))
     assert node.status == NodeStatus.IN_REVIEW
     assert len(gemini.generate_requests) == 2 and len(claude.message_requests) == 2
@@ -191,7 +181,7 @@ def test_a_timeout_is_retried(providers, creator, video_url, settings):
     settings.AI_TIMEOUT_S = 0.5
     gemini.script_stall(2)
     gemini.script_generate(ANALYSIS)
-    claude.script_tool_use("remix_brief", BRIEF)
+    claude.script_tool_use("remix_brief", AI_BRIEF)
     assert _run(_submit(creator, video_url)).status == NodeStatus.IN_REVIEW
     assert len(gemini.generate_requests) == 2
 
@@ -218,7 +208,7 @@ def test_unusable_answers_fall_back_without_retrying(providers, creator, video_u
 def test_a_brief_with_forbidden_words_never_reaches_the_editor(providers, creator, video_url):
     gemini, claude = providers
     gemini.script_generate(ANALYSIS)
-    claude.script_tool_use("remix_brief", {**BRIEF, "caption": "카지노 협찬 이벤트"})
+    claude.script_tool_use("remix_brief", {**AI_BRIEF, "caption": "카지노 협찬 이벤트"})
     node = _run(_submit(creator, video_url))
     assert node.status == NodeStatus.NEEDS_REVIEW
     brief = node.briefs.get()
@@ -229,8 +219,8 @@ def test_a_brief_with_forbidden_words_never_reaches_the_editor(providers, creato
 def test_the_same_url_within_a_day_is_not_analysed_again(providers, creator, video_url):
     gemini, claude = providers
     gemini.script_generate(ANALYSIS)
-    claude.script_tool_use("remix_brief", BRIEF)
-    claude.script_tool_use("remix_brief", BRIEF)
+    claude.script_tool_use("remix_brief", AI_BRIEF)
+    claude.script_tool_use("remix_brief", AI_BRIEF)
     first = _run(_submit(creator, video_url))
     second = _run(_submit(UserFactory(), video_url))
     assert first.status == second.status == NodeStatus.IN_REVIEW
@@ -248,8 +238,8 @@ def test_two_submissions_at_the_same_moment_run_one_analysis(providers, creator,
         return server.json(200, generate_content_body(ANALYSIS, model_version=match["model"].split("/", 1)[1]))
 
     gemini.push("generate", slow_answer)
-    claude.script_tool_use("remix_brief", BRIEF)
-    claude.script_tool_use("remix_brief", BRIEF)
+    claude.script_tool_use("remix_brief", AI_BRIEF)
+    claude.script_tool_use("remix_brief", AI_BRIEF)
     nodes = [_submit(creator, video_url), _submit(UserFactory(), video_url)]
     barrier = threading.Barrier(2)
 
@@ -292,7 +282,7 @@ def test_an_open_circuit_skips_the_provider(providers, creator, video_url, setti
 def test_youtube_goes_to_gemini_by_url(providers, creator):
     gemini, claude = providers
     gemini.script_generate(ANALYSIS)
-    claude.script_tool_use("remix_brief", BRIEF)
+    claude.script_tool_use("remix_brief", AI_BRIEF)
     url = "https://www.youtube.com/shorts/abcDEF12345"
     node = _run(_submit(creator, url))  # the download fails (no network in tests); Gemini fetches it itself
     assert node.status == NodeStatus.IN_REVIEW
@@ -313,7 +303,7 @@ def test_large_videos_go_through_the_files_api_and_wait_until_active(
     settings.GEMINI_FILE_POLL_S = 0.01
     gemini.script_file_states("PROCESSING", "PROCESSING", "ACTIVE")
     gemini.script_generate(ANALYSIS)
-    claude.script_tool_use("remix_brief", BRIEF)
+    claude.script_tool_use("remix_brief", AI_BRIEF)
     node = _run(_submit(creator, video_url))
     assert node.status == NodeStatus.IN_REVIEW
     (name,) = gemini.files
@@ -336,7 +326,7 @@ def test_a_file_gemini_fails_to_process_falls_back(providers, creator, video_url
 def test_a_job_killed_after_the_analysis_resumes_without_paying_twice(providers, creator, video_url):
     gemini, claude = providers
     gemini.script_generate(ANALYSIS)
-    claude.script_tool_use("remix_brief", BRIEF)
+    claude.script_tool_use("remix_brief", AI_BRIEF)
     node = _submit(creator, video_url)
     # The first run got as far as the analysis, then its worker died.
     node = RemixNode.objects.get(pk=node.pk)

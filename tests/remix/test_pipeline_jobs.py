@@ -12,12 +12,12 @@ from procrastinate.contrib.django.models import ProcrastinateJob
 from rest_framework.test import APIClient
 
 from accounts.models import Role
-from remix.models import AICall, AICallStatus, BriefSource, NodeStatus, RemixNode
-from remix.pipeline import analysis_request, pipeline_run
-from remix.services import analysis_record
+from kmeme.ai.models import AICall, AICallStatus
+from remix.models import BriefSource, NodeStatus, RemixNode
+from remix.pipeline import pipeline_run
+from remix.services import analysis_record, node_submit
 from tests.accounts.factories import UserFactory
-from tests.remix.factories import NodeFactory
-from tests.remix.test_pipeline import BRIEF
+from tests.remix.factories import AI_BRIEF, NodeFactory
 
 
 @pytest.fixture(autouse=True)
@@ -48,7 +48,7 @@ def test_a_url_submitted_through_the_api_is_analysed_by_the_worker(video_url):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_job_that_crashes_keeps_its_error_visible_and_is_retried(monkeypatch):
-    node, job_id = analysis_request(user=UserFactory(), video_url="https://cdn.example.com/v.mp4")
+    node, job_id = node_submit(user=UserFactory(), video_url="https://cdn.example.com/v.mp4")
 
     def explode(**kwargs):
         raise RuntimeError("disk full")
@@ -100,7 +100,7 @@ def test_pregenerate_briefs_uses_claude_when_configured(settings, anthropic_doub
     settings.ANTHROPIC_API_KEY = "k"
     settings.ANTHROPIC_BASE_URL = anthropic_double.base_url
     node = _analysed_node(status="ok", provider="gemini")
-    anthropic_double.script_tool_use("remix_brief", BRIEF)
+    anthropic_double.script_tool_use("remix_brief", AI_BRIEF)
     call_command("pregenerate_briefs", stdout=StringIO(), stderr=StringIO())
     assert node.briefs.get().source == BriefSource.AI
 
@@ -141,7 +141,7 @@ def test_llm_budget_reports_spend_by_provider_model_and_purpose(settings):
 
 
 def _node_in_manual_review() -> RemixNode:
-    node, _ = analysis_request(user=UserFactory(), video_url="http://127.0.0.1:9/nothing.mp4")
+    node, _ = node_submit(user=UserFactory(), video_url="http://127.0.0.1:9/nothing.mp4")
     pipeline_run(node_id=node.pk)
     ProcrastinateJob.objects.all().delete()
     return RemixNode.objects.get(pk=node.pk)
@@ -164,7 +164,7 @@ def _analysed_node(status: str = "fallback", provider: str = "probe") -> RemixNo
 def test_a_job_whose_worker_died_is_picked_up_again_and_finishes(video_url):
     from kmeme.tasks import jobs_retry_stalled
 
-    node, job_id = analysis_request(user=UserFactory(), video_url=video_url)
+    node, job_id = node_submit(user=UserFactory(), video_url=video_url)
     # A worker took the job and died: the job is stuck in "doing" with no live worker.
     with connection.cursor() as cursor:
         cursor.execute("UPDATE procrastinate_jobs SET status = 'doing', worker_id = NULL WHERE id = %s", [job_id])

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from remix.models import RemixNode
-from tests.remix.test_nodes_api import published_master
-from tests.remix.test_review import node_in_review
+from tests.remix.factories import node_in_review, published_master
 
 pytestmark = pytest.mark.django_db
 

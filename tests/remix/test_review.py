@@ -10,39 +10,11 @@ from kmeme.errors import ApplicationError
 from remix import review
 from remix.models import BriefSource, Layer, NodeStatus, RemixNode, ReviewStatus
 from remix.pipeline import brief_regenerate_run
-from remix.services import analysis_record, brief_create, node_create, node_transition
+from remix.services import analysis_record, node_create, node_transition
 from tests.accounts.factories import UserFactory
+from tests.remix.factories import BRIEF, node_in_review
 
 pytestmark = pytest.mark.django_db
-
-BRIEF = {
-    "concept": "성수 카페 버전",
-    "hook": "컵을 돌리면 장소가 바뀐다",
-    "script": [
-        {"t": 0.0, "beat": 1, "shot": "클로즈업", "line": ""},
-        {"t": 3.75, "beat": 8, "shot": "전환", "line": ""},
-    ],
-    "caption": "성수 카페 투어",
-    "hashtags": ["#성수카페"],
-    "music_notes": "",
-    "cultural_notes": "",
-    "product_placement": "",
-}
-
-
-def node_in_review(*, title: str = "Latte art", layer: str = Layer.MASTER, parent: RemixNode | None = None):
-    node = node_create(
-        title=title,
-        source_url=f"https://www.tiktok.com/@a/video/{abs(hash(title))}",
-        owner=None,
-        layer=layer,
-        parent=parent,
-    )
-    node_transition(node=node, to=NodeStatus.ANALYZING, actor=None)
-    analysis_record(node=node, provider="manual", status="ok", duration_s=15, bpm=128, commerce_category="food")
-    brief = brief_create(node=node, content=BRIEF, source=BriefSource.AI, model="claude-sonnet-5-5")
-    node_transition(node=node, to=NodeStatus.IN_REVIEW, actor=None)
-    return node, brief
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from remix import review
 from remix.models import NodeStatus, RemixBrief, RemixNode, ReviewStatus
 from remix.services import brief_create
 from tests.accounts.factories import UserFactory
-from tests.remix.test_review import BRIEF, node_in_review
+from tests.remix.factories import BRIEF, brief_post, node_in_review
 
 pytestmark = pytest.mark.django_db
 CHANGELIST = "admin:remix_remixnode_changelist"
@@ -34,22 +34,6 @@ def _review_url(node) -> str:
     return reverse("admin:remix_remixnode_review", args=[node.pk])
 
 
-def _brief_post(brief, action: str, **changes) -> dict:
-    content = {**brief.content, **changes}
-    return {
-        "action": action,
-        "brief-revision": brief.revision,
-        "brief-concept": content["concept"],
-        "brief-hook": content["hook"],
-        "brief-script": "\n".join(f"{b['t']} | {b['beat']} | {b['shot']} | {b['line']}" for b in content["script"]),
-        "brief-caption": content["caption"],
-        "brief-hashtags": " ".join(content["hashtags"]),
-        "brief-music_notes": content["music_notes"],
-        "brief-cultural_notes": content["cultural_notes"],
-        "brief-product_placement": content["product_placement"],
-    }
-
-
 def test_the_landing_page_is_the_editors_queue(editor_client):
     node_in_review(title="Waiting brief")
     page = editor_client.get(reverse("admin:index")).content.decode()
@@ -62,7 +46,7 @@ def test_an_editor_approves_with_an_edit_and_moves_on_to_the_next_item(editor_cl
     later, _ = node_in_review(title="Second")
     page = editor_client.get(_review_url(node)).content.decode()
     assert "성수 카페 버전" in page and "You hold the review lock" in page
-    response = editor_client.post(_review_url(node), _brief_post(brief, "approve_with_edits", caption="새 캡션"))
+    response = editor_client.post(_review_url(node), brief_post(brief, "approve_with_edits", caption="새 캡션"))
     assert response.status_code == 302 and response["Location"] == _review_url(later)
     brief.refresh_from_db()
     assert brief.review_status == ReviewStatus.APPROVED and brief.content["caption"] == "새 캡션"
@@ -72,7 +56,7 @@ def test_an_editor_approves_with_an_edit_and_moves_on_to_the_next_item(editor_cl
 
 def test_a_stale_form_is_refused_with_a_clear_message_and_keeps_the_editors_input(editor_client, editor):
     node, brief = node_in_review()
-    stale = _brief_post(brief, "save", hook="my late change")
+    stale = brief_post(brief, "save", hook="my late change")
     review.brief_edit(
         brief=brief, editor=editor, content={**BRIEF, "hook": "saved meanwhile"}, expected_revision=brief.revision
     )
@@ -89,7 +73,7 @@ def test_a_second_editor_sees_who_holds_the_lock_and_cannot_save(client, editor)
     client.force_login(UserFactory(role=Role.EDITOR, display_name="Editor Park"))
     page = client.get(_review_url(node)).content.decode()
     assert "Editor Kim" in page and "is reviewing this node" in page
-    page = client.post(_review_url(node), _brief_post(brief, "approve")).content.decode()
+    page = client.post(_review_url(node), brief_post(brief, "approve")).content.decode()
     assert "Editor Kim is reviewing this node" in page
     assert RemixBrief.objects.get(pk=brief.pk).review_status == ReviewStatus.PENDING
     client.post(_review_url(node), {"action": "takeover"})
@@ -192,7 +176,7 @@ def test_a_manual_review_item_without_a_brief_can_be_written_on_the_screen(edito
     node_transition(node=node, to=NodeStatus.ANALYZING, actor=None)
     node_transition(node=node, to=NodeStatus.NEEDS_REVIEW, actor=None)
     assert "Save my brief" in editor_client.get(_review_url(node)).content.decode()
-    data = {k: v for k, v in _brief_post(type("B", (), {"content": BRIEF, "revision": 0})(), "write_brief").items()}
+    data = {k: v for k, v in brief_post(type("B", (), {"content": BRIEF, "revision": 0})(), "write_brief").items()}
     assert editor_client.post(_review_url(node), data).status_code == 302
     node.refresh_from_db()
     assert node.status == NodeStatus.IN_REVIEW and node.briefs.get().source == "editor"

@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from accounts.models import AuditLog, Role
 from remix.models import NodeStatus, RemixNode
 from tests.accounts.factories import UserFactory
-from tests.remix.test_review import node_in_review
+from tests.remix.factories import node_in_review
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Flags that keep a headless Chromium from reaching for the network on its own.

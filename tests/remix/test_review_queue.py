@@ -12,8 +12,7 @@ from remix.models import NodeStatus, RemixNode
 from remix.pipeline import brief_regenerate_run
 from remix.services import analysis_record, node_create, node_transition
 from tests.accounts.factories import UserFactory
-from tests.remix.test_review import node_in_review
-from tests.remix.test_review_admin import _brief_post
+from tests.remix.factories import brief_post, node_in_review
 
 pytestmark = pytest.mark.django_db
 
@@ -69,7 +68,7 @@ def test_an_editor_clears_twenty_mixed_items_from_the_queue(client):
                     url, {"action": "reject", "decision-reason": "still off-brand", "brief-revision": brief.revision}
                 )
         else:
-            response = client.post(url, _brief_post(brief, "approve_with_edits", caption=f"{node.title} ✔"))
+            response = client.post(url, brief_post(brief, "approve_with_edits", caption=f"{node.title} ✔"))
         decisions += 1
         assert response.status_code == 302, response.content.decode()[:500]
         location = response["Location"]

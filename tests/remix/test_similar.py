@@ -16,11 +16,13 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from accounts.models import Role
+from kmeme.ai.models import AICall, AICallStatus
+from kmeme.ai.offline import local_embedding
 from kmeme.ai.pricing import call_cost
-from kmeme.ai.types import ProviderUnavailable
+from kmeme.ai.types import EMBEDDING_DIMENSIONS, ProviderUnavailable
 from remix import similar
-from remix.embeddings import embedding_text, local_embedding, node_embedding_refresh
-from remix.models import EMBEDDING_DIMENSIONS, AICall, AICallStatus, BriefSource, NodeStatus, RemixNode
+from remix.embeddings import embedding_text, node_embedding_refresh
+from remix.models import BriefSource, NodeStatus, RemixNode
 from remix.services import analysis_record, brief_create, node_transition
 from remix.similar import node_similar, node_similar_exact, node_similar_plan
 from tests.accounts.factories import UserFactory
@@ -49,7 +51,7 @@ def test_local_embedding_is_the_same_in_every_process():
     """Python's own hash() is salted per process; vectors stored by one worker must match another's queries."""
     text = "Glass skin 루틴 #kbeauty"
     script = (
-        "import django, json; django.setup(); from remix.embeddings import local_embedding; "
+        "import django, json; django.setup(); from kmeme.ai.offline import local_embedding; "
         f"print(json.dumps(local_embedding({text!r})))"
     )
     here = local_embedding(text)

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Role, User
-from accounts.services import user_create
+from accounts.services import user_create, user_password_set
 
 
 class Command(BaseCommand):
@@ -32,6 +32,5 @@ class Command(BaseCommand):
         if user is None:
             user = user_create(email=email, password=password, role=Role.ADMIN, display_name="Dev Admin")
         elif not user.check_password(password):
-            user.set_password(password)
-            user.save(update_fields=["password"])
+            user_password_set(user=user, password=password, actor=None)
         self.stdout.write(f"Admin login: {email} / {password}  (http://127.0.0.1:8000/admin/)")

@@ -1,12 +1,11 @@
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
 from kmeme.errors import ApplicationError
 from kmeme.progress import progress
 from remix.models import NodeStatus, RemixNode
-from remix.services import node_transition
+from remix.services import node_analysis_start
 
 
 class Command(BaseCommand):
@@ -19,8 +18,6 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="List what would be re-analysed; change nothing.")
 
     def handle(self, *args, node: list[str] | None, fallbacks: bool, dry_run: bool, **options) -> None:
-        from remix.tasks import node_analyze
-
         if fallbacks:
             nodes = list(RemixNode.objects.filter(status=NodeStatus.NEEDS_REVIEW).order_by("created_at"))
         else:
@@ -36,11 +33,7 @@ class Command(BaseCommand):
         queued, refused = 0, []
         for item in progress(nodes, total=len(nodes), label="Queueing", stream=self.stderr):
             try:
-                with transaction.atomic():
-                    node_transition(node=item, to=NodeStatus.ANALYZING, actor=None, reason="reanalyze command")
-                    node_analyze.configure(queueing_lock=f"node-analyze-{item.pk}", lock=f"node-{item.pk}").defer(
-                        node_id=item.pk
-                    )
+                node_analysis_start(node=item, actor=None, reason="reanalyze command")
                 queued += 1
             except ApplicationError as exc:
                 refused.append(f"{item.public_id}: {exc.message}")

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
+from kmeme.ai.embeddings import PROVIDERS, embeddings_provider
 from kmeme.ai.types import ProviderUnavailable
 from kmeme.progress import progress
-from remix.embeddings import PROVIDERS, embeddings_provider, nodes_embedding_refresh, nodes_for_embedding
+from remix.embeddings import nodes_embedding_refresh, nodes_for_embedding
 
 
 class Command(BaseCommand):

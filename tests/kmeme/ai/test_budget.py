@@ -6,9 +6,9 @@ from django.db import connection
 from django.test import override_settings
 
 from kmeme.ai.budget import budget_month_spend, budget_reserve, budget_settle
+from kmeme.ai.models import AICall, AICallStatus
 from kmeme.ai.pricing import call_cost
 from kmeme.ai.types import ProviderUnavailable
-from remix.models import AICall, AICallStatus
 
 
 def test_cost_comes_from_token_usage_and_the_price_table(settings):

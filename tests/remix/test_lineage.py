@@ -1,15 +1,13 @@
 import threading
-from datetime import timedelta
 
 import pytest
 from django.db import IntegrityError, connection, transaction
-from django.utils import timezone
 
-from genealogy.models import Mutation, NodePerformanceSnapshot
-from genealogy.selectors import node_is_ancestor, node_parents
-from genealogy.services import mutation_create
+from accounts.models import AuditLog
+from genealogy.selectors import node_parents
 from kmeme.errors import ApplicationError
-from remix.models import Layer
+from remix.lineage import mutation_create, node_is_ancestor
+from remix.models import Mutation
 from tests.remix.factories import NodeFactory
 
 pytestmark = pytest.mark.django_db
@@ -95,11 +93,9 @@ def test_concurrent_opposite_edges_cannot_both_land():
     assert Mutation.objects.count() == 1
 
 
-def test_snapshots_are_one_per_node_and_instant():
-    node = NodeFactory(layer=Layer.MASTER)
-    at = timezone.now()
-    NodePerformanceSnapshot.objects.create(node=node, views=10, captured_at=at)
-    NodePerformanceSnapshot.objects.create(node=node, views=25, captured_at=at + timedelta(hours=1))
-    assert node.snapshots.latest().views == 25
-    with pytest.raises(IntegrityError, match="snapshot_one_per_instant"), transaction.atomic():
-        NodePerformanceSnapshot.objects.create(node=node, views=11, captured_at=at)
+def test_an_edge_is_audited_with_who_linked_it(editor_user):
+    parent, child = NodeFactory(), NodeFactory()
+    mutation_create(parent=parent, child=child, mutation_types=["audio_swap"], created_by=editor_user)
+    entry = AuditLog.objects.get(action="mutation.create")
+    assert entry.actor == editor_user and entry.target_id == str(child.pk)
+    assert entry.details == {"parent": str(parent.public_id), "mutation_types": ["audio_swap"]}

@@ -5,11 +5,10 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from kmeme.ai.budget import budget_month_spend, month_start
-from remix.models import AICall, AICallStatus
+from kmeme.ai.selectors import ai_spend_by_model
 
 
 class Command(BaseCommand):
@@ -28,20 +27,7 @@ class Command(BaseCommand):
             at = timezone.now()
         start = month_start(at)
         end = (start.replace(day=28) + timezone.timedelta(days=4)).replace(day=1)
-        rows = (
-            AICall.objects.filter(created_at__gte=start, created_at__lt=end)
-            .values("provider", "model", "purpose")
-            .annotate(
-                calls=Count("id"),
-                ok=Count("id", filter=Q(status=AICallStatus.OK)),
-                errors=Count("id", filter=Q(status=AICallStatus.ERROR)),
-                refused=Count("id", filter=Q(status=AICallStatus.REFUSED_BUDGET)),
-                tokens_in=Sum("input_tokens"),
-                tokens_out=Sum("output_tokens"),
-                cost=Sum("cost_usd"),
-            )
-            .order_by("provider", "model", "purpose")
-        )
+        rows = ai_spend_by_model(start=start, end=end)
         header = f"{'provider':<10} {'model':<24} {'purpose':<10} {'calls':>6} {'ok':>5} {'err':>5} {'refused':>7} "
         header += f"{'tokens in':>11} {'tokens out':>11} {'cost USD':>11}"
         self.stdout.write(f"LLM spend for {start:%Y-%m} ({settings.TIME_ZONE})")

@@ -1,0 +1,57 @@
+"""The ledger of provider calls: every call's tokens and cost, and what the monthly budget sums."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import Q
+
+
+class AIProvider(models.TextChoices):
+    GEMINI = "gemini", "Google Gemini"
+    ANTHROPIC = "anthropic", "Anthropic Claude"
+
+
+class AIPurpose(models.TextChoices):
+    ANALYSIS = "analysis", "Video analysis"
+    BRIEF = "brief", "Remix brief"
+    EMBEDDING = "embedding", "Embedding"
+
+
+class AICallStatus(models.TextChoices):
+    RESERVED = "reserved", "Reserved (in flight)"
+    OK = "ok", "OK"
+    ERROR = "error", "Error"
+    REFUSED_BUDGET = "refused_budget", "Refused: over budget"
+
+
+class AICall(models.Model):
+    """One provider call (or refusal). Written only by kmeme.ai.calls and kmeme.ai.budget.
+
+    `node` names the remix node a call worked for. It is a lazy reference (no import of the app): the
+    ledger sits below the apps, and a deleted node leaves its calls, and their cost, in the ledger.
+    """
+
+    provider = models.CharField(max_length=16, choices=AIProvider.choices)
+    model = models.CharField(max_length=64)
+    purpose = models.CharField(max_length=16, choices=AIPurpose.choices)
+    node = models.ForeignKey(
+        "remix.RemixNode", on_delete=models.SET_NULL, null=True, blank=True, related_name="ai_calls"
+    )
+    input_tokens = models.PositiveIntegerField(default=0)
+    output_tokens = models.PositiveIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=Decimal(0))
+    status = models.CharField(max_length=16, choices=AICallStatus.choices, db_index=True)
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "AI call"
+        indexes = [models.Index(fields=["provider", "model", "created_at"], name="aicall_provider_month")]
+        constraints = [models.CheckConstraint(condition=Q(cost_usd__gte=0), name="aicall_cost_not_negative")]
+
+    def __str__(self) -> str:
+        return f"{self.provider}/{self.model} {self.purpose} ${self.cost_usd} ({self.status})"
