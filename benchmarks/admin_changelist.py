@@ -31,8 +31,8 @@ def populate(n: int) -> None:
     from django.db import connection
     from django.utils import timezone
 
+    from kmeme.platforms import Platform
     from remix.models import CommerceCategory, Layer, NodeStatus, RemixBrief, RemixNode
-    from remix.platforms import Platform
 
     rng = random.Random(42)  # noqa: S311 - reproducible test data
     statuses = [s for s in NodeStatus.values if s != NodeStatus.PUBLISHED]

@@ -39,8 +39,8 @@ def populate(n: int) -> list[str]:
     from django.db import connection
     from django.utils import timezone
 
+    from kmeme.platforms import Platform
     from remix.models import CommerceCategory, Layer, NodeStatus, RemixBrief, RemixNode, VideoAnalysis
-    from remix.platforms import Platform
 
     rng = random.Random(7)  # noqa: S311 - reproducible test data
     now = timezone.now()

@@ -128,8 +128,8 @@ def populate(nodes: list[dict[str, Any]], vectors: Any, rng: random.Random) -> N
     from django.utils import timezone
     from pgvector.psycopg import register_vector
 
+    from kmeme.platforms import Platform
     from remix.models import Layer, NodeStatus, RemixBrief, RemixNode
-    from remix.platforms import Platform
 
     others = [s for s in NodeStatus.values if s != NodeStatus.PUBLISHED]
     now = timezone.now()

@@ -22,10 +22,10 @@ from django.utils.translation import ngettext
 from accounts.models import AuditLog
 from accounts.services import audit_log_record
 from kmeme.errors import ApplicationError
+from kmeme.platforms import Platform
 from remix import review
 from remix.forms import BriefForm, BulkReasonForm, ManualAnalysisForm, ReasonForm
 from remix.models import Layer, Mutation, RemixBrief, RemixNode, ReviewStatus, VideoAnalysis
-from remix.platforms import Platform
 from remix.selectors import review_next_node
 
 

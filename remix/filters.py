@@ -4,8 +4,8 @@ from datetime import UTC
 
 import django_filters
 
+from kmeme.platforms import Platform
 from remix.models import CommerceCategory, Layer, RemixNode
-from remix.platforms import Platform
 
 
 class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):

@@ -41,7 +41,7 @@ from django.utils.text import get_valid_filename
 from rest_framework import status
 
 from kmeme.errors import ApplicationError
-from remix.platforms import Platform
+from kmeme.platforms import Platform
 
 logger = logging.getLogger(__name__)
 

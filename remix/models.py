@@ -13,8 +13,8 @@ from django.db.models.functions import Upper
 from pgvector.django import HnswIndex, VectorField
 
 from kmeme.ai.types import EMBEDDING_DIMENSIONS
+from kmeme.platforms import Platform
 from kmeme.vocabulary import CommerceCategory
-from remix.platforms import Platform
 
 
 class Layer(models.TextChoices):

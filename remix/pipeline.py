@@ -31,6 +31,7 @@ from kmeme.ai.claude import claude_brief
 from kmeme.ai.gemini import gemini_analyze, gemini_configured
 from kmeme.ai.offline import rule_based_brief
 from kmeme.ai.types import ProviderUnavailable
+from kmeme.platforms import Platform
 from remix.media import MediaError, media_fetch, media_probe
 from remix.models import (
     AnalysisStatus,
@@ -40,7 +41,6 @@ from remix.models import (
     RemixNode,
     VideoAnalysis,
 )
-from remix.platforms import Platform
 from remix.services import analysis_record, brief_create, node_transition
 
 logger = logging.getLogger("kmeme.pipeline")

@@ -14,6 +14,7 @@ from accounts.models import User
 from accounts.services import audit_log_record
 from kmeme.ai.embeddings import embeddings_provider
 from kmeme.errors import ApplicationError
+from kmeme.platforms import Platform, platform_from_url
 from remix.cache import node_cache_invalidate
 from remix.embeddings import node_embedding_refresh, nodes_for_embedding
 from remix.models import (
@@ -29,7 +30,6 @@ from remix.models import (
     RemixNode,
     VideoAnalysis,
 )
-from remix.platforms import Platform, platform_from_url
 
 
 def node_create(

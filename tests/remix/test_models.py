@@ -4,32 +4,15 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import AuditLog, Role
 from kmeme.errors import ApplicationError
+from kmeme.platforms import Platform
 from remix.forks import node_fork
 from remix.models import Mutation, NodeStatus, RemixBrief, RemixNode, ReviewStatus
-from remix.platforms import Platform, platform_from_url
 from remix.recipe import recipe_origin
 from remix.services import analysis_record, brief_create, node_create, node_transition
 from tests.accounts.factories import UserFactory
 from tests.remix.factories import NodeFactory, published_master
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.mark.parametrize(
-    ("url", "platform"),
-    [
-        ("https://www.youtube.com/watch?v=abc", Platform.YOUTUBE),
-        ("https://youtu.be/abc", Platform.YOUTUBE),
-        ("https://m.youtube.com/shorts/abc", Platform.YOUTUBE_SHORTS),
-        ("https://www.tiktok.com/@a/video/1", Platform.TIKTOK),
-        ("https://vm.tiktok.com/ZS123/", Platform.TIKTOK),
-        ("https://www.instagram.com/reel/C1/", Platform.INSTAGRAM),
-        ("https://cdn.example.com/v.mp4", Platform.DIRECT),
-        ("https://notyoutube.com/watch?v=1", Platform.DIRECT),
-    ],
-)
-def test_platform_is_derived_from_the_url(url, platform):
-    assert platform_from_url(url) == platform
 
 
 def test_node_create_derives_platform_and_starts_in_draft():
