@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> None:
 
     from tests.doubles.anthropic import AnthropicDouble
     from tests.doubles.gemini import GeminiDouble
-    from tests.remix.media_helpers import file_handler, make_video, serve
+    from tests.kmeme.media.helpers import file_handler, make_video, serve
 
     gemini, claude = GeminiDouble(), AnthropicDouble()
     gemini.start()

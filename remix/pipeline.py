@@ -31,8 +31,8 @@ from kmeme.ai.claude import claude_brief
 from kmeme.ai.gemini import gemini_analyze, gemini_configured
 from kmeme.ai.offline import rule_based_brief
 from kmeme.ai.types import ProviderUnavailable
+from kmeme.media import MediaError, media_fetch, media_probe
 from kmeme.platforms import Platform
-from remix.media import MediaError, media_fetch, media_probe
 from remix.models import (
     AnalysisStatus,
     BriefSource,

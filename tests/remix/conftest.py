@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.remix.media_helpers import file_handler, make_video, serve
+from tests.kmeme.media.helpers import file_handler, make_video, serve
 
 
 @pytest.fixture(scope="module")

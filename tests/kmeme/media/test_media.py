@@ -14,8 +14,8 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
-from remix.media import FetchedMedia, MediaError, estimate_bpm, media_fetch, media_probe
-from tests.remix.media_helpers import (
+from kmeme.media import FetchedMedia, MediaError, estimate_bpm, fetch, media_fetch, media_probe
+from tests.kmeme.media.helpers import (
     Delivery,
     click_track,
     file_handler,
@@ -157,7 +157,7 @@ def test_video_without_audio_has_no_tempo(silent_portrait_clip: bytes, node_id: 
 
 
 def test_probe_copies_from_storage_without_local_paths(settings, clip: bytes, node_id: str) -> None:
-    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "tests.remix.media_helpers.RemoteLikeStorage"}}
+    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "tests.kmeme.media.helpers.RemoteLikeStorage"}}
     name = default_storage.save(f"videos/{node_id}/clip.mp4", ContentFile(clip))
     with pytest.raises(NotImplementedError):
         default_storage.path(name)
@@ -353,15 +353,14 @@ def test_links_to_private_addresses_are_refused_before_any_request(settings, tmp
 
 
 def test_a_redirect_to_a_private_address_is_refused(settings, tmp_path, monkeypatch):
-    from remix import media
-
     settings.MEDIA_ALLOW_PRIVATE_HOSTS = False
     settings.MEDIA_ROOT = tmp_path
     with serve({"/go": redirect_handler("http://127.0.0.1:9/secret")}) as base:
         # Pretend the first host is public, as a real attacker's redirector would be.
-        real_check = media.media_host_check
+        # media_fetch and its redirect hook look the guard up in the fetch module, so replace it there.
+        real_check = fetch.media_host_check
         monkeypatch.setattr(
-            media, "media_host_check", lambda *, url: None if url.startswith(base) else real_check(url=url)
+            fetch, "media_host_check", lambda *, url: None if url.startswith(base) else real_check(url=url)
         )
         with pytest.raises(MediaError) as excinfo:
             media_fetch(url=f"{base}/go", platform="direct", node_public_id="n1")

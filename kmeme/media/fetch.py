@@ -1,0 +1,246 @@
+"""media_fetch: a video link into default_storage, over plain HTTP or through yt-dlp, within the limits."""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+import re
+import shutil
+import tempfile
+import time
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import httpx2 as httpx  # the maintained httpx line (same API), already required by the AI SDKs
+import yt_dlp
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.utils.text import get_valid_filename
+
+from kmeme.media.guard import media_host_check
+from kmeme.media.limits import fetch_timeout_s, max_bytes, timed_out, too_large, unreachable
+from kmeme.media.types import FetchedMedia, MediaError
+from kmeme.platforms import Platform
+
+logger = logging.getLogger(__name__)
+
+_MAX_REDIRECTS = 5
+_CONNECT_TIMEOUT_CAP_S = 10.0
+_USER_AGENT = "kmeme-media-fetch/1.0"
+_SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def _safe_filename(*, stem: str, ext: str) -> str:
+    stem = get_valid_filename(stem.strip()) if stem.strip() else ""
+    stem = re.sub(r"[^A-Za-z0-9_.-]", "", stem).strip("._-")[:60] or "video"
+    ext = re.sub(r"[^A-Za-z0-9]", "", ext).lower()[:8] or "mp4"
+    return f"{stem}.{ext}"
+
+
+def _store(*, local_path: Path, node_public_id: str, filename: str) -> str:
+    with local_path.open("rb") as fh:
+        return default_storage.save(f"videos/{node_public_id}/{filename}", File(fh, name=filename))
+
+
+def media_fetch(*, url: str, platform: str, node_public_id: str) -> FetchedMedia:
+    """Download the video at `url` into default_storage under videos/{node_public_id}/.
+
+    Direct links are streamed over HTTP; platform links go through yt-dlp. Raises MediaError
+    (media_unreachable, media_too_large, media_timeout, media_invalid); nothing is stored then.
+    """
+    node_public_id = str(node_public_id)
+    if not _SAFE_ID.match(node_public_id):
+        raise ValueError(f"node_public_id {node_public_id!r} is not a safe path component")
+    if platform not in Platform.values:
+        raise ValueError(f"unknown platform {platform!r}")
+    scheme = urlsplit(url).scheme.lower()
+    if scheme not in ("http", "https"):
+        raise MediaError(
+            "Only http and https video links can be fetched.",
+            code="media_invalid",
+            details={"url": url, "scheme": scheme},
+        )
+    media_host_check(url=url)
+    with tempfile.TemporaryDirectory(prefix="kmeme-fetch-") as tmp:
+        if platform == Platform.DIRECT:
+            local_path, content_type = _http_download(url=url, dest_dir=Path(tmp))
+            method = "http"
+        else:
+            local_path, content_type = _ytdlp_download(url=url, dest_dir=Path(tmp))
+            method = "yt-dlp"
+        size = local_path.stat().st_size
+        if size > max_bytes():
+            raise too_large(limit=max_bytes(), seen=size)
+        if size == 0:
+            raise MediaError("The download was empty.", code="media_invalid", details={"url": url})
+        storage_name = _store(local_path=local_path, node_public_id=node_public_id, filename=local_path.name)
+    logger.info("media fetched", extra={"url": url, "method": method, "storage_name": storage_name, "size": size})
+    return FetchedMedia(storage_name=storage_name, size_bytes=size, content_type=content_type, method=method)
+
+
+def _http_download(*, url: str, dest_dir: Path) -> tuple[Path, str]:
+    limit = max_bytes()
+    timeout_s = fetch_timeout_s()
+    deadline = time.monotonic() + timeout_s
+    timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, _CONNECT_TIMEOUT_CAP_S))
+    try:
+        with (
+            httpx.Client(
+                follow_redirects=True,
+                max_redirects=_MAX_REDIRECTS,
+                timeout=timeout,
+                headers={"User-Agent": _USER_AGENT, "Accept-Encoding": "identity"},
+                event_hooks={"request": [lambda request: media_host_check(url=str(request.url))]},
+            ) as client,
+            client.stream("GET", url) as response,
+        ):
+            final_url = str(response.url)
+            if response.url.scheme not in ("http", "https"):
+                raise unreachable(url=url, reason=f"redirected to a {response.url.scheme} address")
+            if response.status_code >= 400:
+                raise unreachable(url=url, reason=f"HTTP {response.status_code}", http_status=response.status_code)
+            declared = response.headers.get("Content-Length")
+            if declared is not None and declared.isdigit() and int(declared) > limit:
+                raise too_large(limit=limit, seen=int(declared))
+            content_type = response.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+            path = PurePosixPath(unquote(urlsplit(final_url).path))
+            ext = path.suffix.lstrip(".") or (mimetypes.guess_extension(content_type) or ".mp4").lstrip(".")
+            local_path = dest_dir / _safe_filename(stem=path.stem, ext=ext)
+            received = 0
+            with local_path.open("wb") as out:
+                for chunk in response.iter_raw():  # as the bytes arrive, so limits are checked as they arrive
+                    received += len(chunk)
+                    if received > limit:
+                        raise too_large(limit=limit)
+                    if time.monotonic() > deadline:
+                        raise timed_out(url=url, timeout_s=timeout_s)
+                    out.write(chunk)
+    except httpx.TimeoutException as exc:
+        raise timed_out(url=url, timeout_s=timeout_s) from exc
+    except httpx.TooManyRedirects as exc:
+        raise unreachable(url=url, reason=f"more than {_MAX_REDIRECTS} redirects") from exc
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        raise unreachable(url=url, reason=type(exc).__name__) from exc
+    if not content_type or content_type in ("application/octet-stream", "binary/octet-stream"):
+        content_type = mimetypes.guess_type(local_path.name)[0] or "application/octet-stream"
+    return local_path, content_type
+
+
+class _FetchAborted(yt_dlp.utils.YoutubeDLError):
+    """Raised from a yt-dlp progress hook to stop a download that broke a limit."""
+
+    def __init__(self, error: MediaError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+class _YtdlpLogger:
+    """yt-dlp's messages go to our log, not to stdout/stderr."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def debug(self, msg: str) -> None:
+        self.messages.append(msg)
+        logger.debug("yt-dlp: %s", msg)
+
+    def info(self, msg: str) -> None:
+        self.debug(msg)
+
+    def warning(self, msg: str) -> None:
+        self.messages.append(msg)
+        logger.info("yt-dlp: %s", msg)
+
+    def error(self, msg: str) -> None:
+        self.warning(msg)
+
+
+def _ytdlp_format() -> str:
+    """Prefer one MP4 file of at most 720p. Separate video+audio streams only when ffmpeg can merge them:
+    nothing is ever downloaded to make that possible."""
+    single = "b[ext=mp4][height<=?720]/b[height<=?720]/w[ext=mp4]/w"
+    if shutil.which("ffmpeg"):
+        return f"bv*[ext=mp4][height<=720]+ba[ext=m4a]/{single}"
+    return single
+
+
+def _ytdlp_download(*, url: str, dest_dir: Path) -> tuple[Path, str]:
+    limit = max_bytes()
+    timeout_s = fetch_timeout_s()
+    started = time.monotonic()
+    ytdlp_logger = _YtdlpLogger()
+
+    def on_progress(progress: dict[str, Any]) -> None:
+        downloaded = progress.get("downloaded_bytes") or 0
+        total = progress.get("total_bytes") or progress.get("total_bytes_estimate")
+        if downloaded > limit or (total is not None and total > limit):
+            raise _FetchAborted(too_large(limit=limit, seen=max(downloaded, int(total or 0))))
+        if time.monotonic() - started > timeout_s:
+            raise _FetchAborted(timed_out(url=url, timeout_s=timeout_s))
+
+    options: dict[str, Any] = {
+        "format": _ytdlp_format(),
+        "merge_output_format": "mp4",
+        "outtmpl": {"default": str(dest_dir / "%(id).60B.%(ext)s")},
+        "restrictfilenames": True,
+        "noplaylist": True,
+        "playlist_items": "1",  # a playlist-only link still yields one video, never a batch
+        "max_filesize": limit,
+        "socket_timeout": timeout_s,
+        "retries": 1,
+        "fragment_retries": 1,
+        "extractor_retries": 0,
+        "quiet": True,
+        "no_warnings": True,
+        "noprogress": True,
+        "logger": ytdlp_logger,
+        "progress_hooks": [on_progress],
+        "cachedir": False,
+        "updatetime": False,
+        "nopart": False,
+        "overwrites": True,
+        "postprocessors": [],
+        "writesubtitles": False,
+        "writethumbnail": False,
+        "http_headers": {"Accept-Encoding": "identity"},
+    }
+    try:
+        with yt_dlp.YoutubeDL(options) as ydl:
+            info = ydl.extract_info(url, download=True)
+    except _FetchAborted as exc:
+        raise exc.error from exc
+    except yt_dlp.utils.DownloadError as exc:
+        cause = exc.exc_info[1] if exc.exc_info else None
+        if isinstance(cause, _FetchAborted):
+            raise cause.error from exc
+        message = str(exc)
+        if "timed out" in message.lower() or isinstance(cause, TimeoutError):
+            raise timed_out(url=url, timeout_s=timeout_s) from exc
+        http_status = getattr(cause, "status", None) if cause is not None else None
+        raise unreachable(url=url, reason=_strip_ytdlp_prefix(message), http_status=http_status) from exc
+    except yt_dlp.utils.YoutubeDLError as exc:
+        raise unreachable(url=url, reason=_strip_ytdlp_prefix(str(exc))) from exc
+
+    files = [p for p in dest_dir.iterdir() if p.is_file() and not p.name.endswith((".part", ".ytdl"))]
+    if not files:
+        # yt-dlp skips, without an error, a file whose Content-Length is over max_filesize.
+        reported = (info or {}).get("filesize") or (info or {}).get("filesize_approx")
+        if reported and int(reported) > limit:
+            raise too_large(limit=limit, seen=int(reported))
+        if any("max-filesize" in m for m in ytdlp_logger.messages):
+            raise too_large(limit=limit)
+        raise unreachable(url=url, reason="yt-dlp downloaded no file")
+    downloaded = max(files, key=lambda p: p.stat().st_size)
+    if downloaded.stat().st_size > limit:
+        raise too_large(limit=limit, seen=downloaded.stat().st_size)
+    ext = downloaded.suffix.lstrip(".") or "mp4"
+    final = downloaded.with_name(_safe_filename(stem=downloaded.stem, ext=ext))
+    if final != downloaded:
+        downloaded.rename(final)
+    content_type = mimetypes.guess_type(final.name)[0] or "application/octet-stream"
+    return final, content_type
+
+
+def _strip_ytdlp_prefix(message: str) -> str:
+    return re.sub(r"^(ERROR:\s*)?(\[[^\]]+\]\s*)?", "", message).strip()[:500]
