@@ -44,21 +44,25 @@ def _planner_settings(values: dict[str, str]) -> Iterator[None]:
 
 def _search_settings(*, k: int, exact: bool) -> dict[str, str]:
     if exact:
-        # No index may answer the ORDER BY: a sequential (or status-index) scan ranks every candidate.
-        return {"enable_indexscan": "off"}
+        # Planner flags only penalise a plan: with another path penalised too (a caller's enable_sort = off),
+        # the HNSW index could still win. The exact query's ORDER BY has two keys, which no index can answer.
+        return {"enable_indexscan": "off", "enable_sort": "on"}
     return {
         "hnsw.iterative_scan": HNSW_ITERATIVE_SCAN,
         "hnsw.ef_search": str(min(HNSW_EF_SEARCH_MAX, max(HNSW_EF_SEARCH, k))),
     }
 
 
-def _similar_queryset(*, node: RemixNode, k: int) -> QuerySet[RemixNode]:
+def _similar_queryset(*, node: RemixNode, k: int, exact: bool) -> QuerySet[RemixNode]:
+    # Ordered by distance alone, the HNSW index answers (approximately); by distance and id, only a full ranking
+    # of every candidate can, which is what the exact baseline is for.
+    ordering = ("distance", "pk") if exact else ("distance",)
     return (
         RemixNode.objects.filter(status=NodeStatus.PUBLISHED, embedding__isnull=False)
         .exclude(pk=node.pk)
         .defer("embedding", "probe")  # 768 floats a row to parse, for nothing
         .annotate(distance=CosineDistance("embedding", node.embedding))
-        .order_by("distance")[:k]
+        .order_by(*ordering)[:k]
     )
 
 
@@ -68,7 +72,7 @@ def _search(*, node: RemixNode, k: int, exact: bool) -> list[tuple[RemixNode, fl
     if node.embedding is None:
         return []
     with _planner_settings(_search_settings(k=k, exact=exact)):
-        rows = list(_similar_queryset(node=node, k=k))
+        rows = list(_similar_queryset(node=node, k=k, exact=exact))
     rows.sort(key=lambda row: (row.distance, row.pk))  # relaxed_order: exact order, ties by id
     return [(row, 1.0 - row.distance) for row in rows]
 
@@ -91,4 +95,4 @@ def node_similar_plan(*, node: RemixNode, k: int = 10, exact: bool = False) -> s
     if node.embedding is None:
         return ""
     with _planner_settings(_search_settings(k=k, exact=exact)):
-        return _similar_queryset(node=node, k=k).explain(analyze=True, buffers=True)
+        return _similar_queryset(node=node, k=k, exact=exact).explain(analyze=True, buffers=True)
