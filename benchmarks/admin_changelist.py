@@ -32,7 +32,8 @@ def populate(n: int) -> None:
     from django.utils import timezone
 
     from kmeme.platforms import Platform
-    from remix.models import CommerceCategory, Layer, NodeStatus, RemixBrief, RemixNode
+    from kmeme.vocabulary import CommerceCategory
+    from remix.models import Layer, NodeStatus, RemixBrief, RemixNode
 
     rng = random.Random(42)  # noqa: S311 - reproducible test data
     statuses = [s for s in NodeStatus.values if s != NodeStatus.PUBLISHED]

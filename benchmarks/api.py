@@ -40,7 +40,8 @@ def populate(n: int) -> list[str]:
     from django.utils import timezone
 
     from kmeme.platforms import Platform
-    from remix.models import CommerceCategory, Layer, NodeStatus, RemixBrief, RemixNode, VideoAnalysis
+    from kmeme.vocabulary import CommerceCategory
+    from remix.models import Layer, NodeStatus, RemixBrief, RemixNode, VideoAnalysis
 
     rng = random.Random(7)  # noqa: S311 - reproducible test data
     now = timezone.now()

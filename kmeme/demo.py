@@ -29,7 +29,8 @@ from genealogy.services import snapshot_record
 from remix.forks import fork_publish, node_fork
 from remix.lineage import mutation_create
 from remix.models import BriefSource, NodeStatus, RemixNode, ReviewStatus
-from remix.review import brief_approve, brief_reject, node_publish, review_lock_release
+from remix.review import brief_approve, brief_reject, node_publish
+from remix.review_locks import review_lock_release
 from remix.services import analysis_record, brief_create, node_create, node_transition
 
 # The path through the workflow to reach each status.

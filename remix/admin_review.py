@@ -23,7 +23,7 @@ from accounts.models import AuditLog
 from accounts.services import audit_log_record
 from kmeme.errors import ApplicationError
 from kmeme.platforms import Platform
-from remix import review
+from remix import brief_content, review, review_locks
 from remix.forms import BriefForm, BulkReasonForm, ManualAnalysisForm, ReasonForm
 from remix.models import Layer, Mutation, RemixBrief, RemixNode, ReviewStatus, VideoAnalysis
 from remix.selectors import review_next_node
@@ -87,7 +87,7 @@ class ReviewAdminMixin:
             response = self._decide(request, node, brief, forms)
             if response is not None:
                 return response
-        held, lock = review.review_lock_acquire(node=node, editor=request.user)
+        held, lock = review_locks.review_lock_acquire(node=node, editor=request.user)
         analyses = list(node.analyses.all())
         context = {
             **self.admin_site.each_context(request),
@@ -99,7 +99,7 @@ class ReviewAdminMixin:
             "analyses": analyses,
             "brief": brief,
             "earlier_briefs": briefs[1:],
-            "diff": review.brief_diff(brief=brief) if brief else [],
+            "diff": brief_content.brief_diff(brief=brief) if brief else [],
             "forms": forms,
             "lock_held": held,
             "lock": lock,
@@ -131,7 +131,7 @@ class ReviewAdminMixin:
         editor = request.user
         try:
             if action == "takeover":
-                review.review_lock_takeover(node=node, editor=editor)
+                review_locks.review_lock_takeover(node=node, editor=editor)
                 messages.warning(request, "You took over the review of this node; the other editor was locked out.")
                 return HttpResponseRedirect(request.path)
             if action in ("save", "approve", "approve_with_edits"):
@@ -195,7 +195,7 @@ class ReviewAdminMixin:
 
     def _done(self, request: HttpRequest, node: RemixNode, message: str) -> HttpResponse:
         """After a decision: release the lock and go on to the next item of the queue."""
-        review.review_lock_release(node=node, editor=request.user)
+        review_locks.review_lock_release(node=node, editor=request.user)
         messages.success(request, message)
         upcoming = review_next_node(after=node)
         if upcoming is None:

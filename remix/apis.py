@@ -20,12 +20,12 @@ from kmeme.limits import quota_consume, quota_refund, rate_limits_check
 from kmeme.openapi import ERROR_RESPONSES
 from kmeme.renderers import PlainTextRenderer
 from kmeme.serializers import StrictSerializer
-from remix.cache import RECIPE_TTL_S, SIMILAR_TTL_S, cached, recipe_key, similar_key
+from remix.cache import SIMILAR_TTL_S, cached, similar_key
 from remix.filters import PublishedNodeFilter
 from remix.forks import fork_delete, fork_publish, fork_update, node_fork
 from remix.models import NodeStatus
-from remix.recipe import recipe_build, recipe_guide_text
-from remix.selectors import node_for_recipe, node_for_viewer, node_list_public, node_with_latest_work
+from remix.recipe import recipe_get, recipe_guide_text
+from remix.selectors import node_for_viewer, node_list_public, node_with_latest_work
 from remix.serializers import (
     AnalysisAcceptedSerializer,
     AnalysisRequestSerializer,
@@ -117,12 +117,7 @@ def _visible_node(request: Request, node_id: UUID):
 
 
 def _recipe(node) -> dict:
-    def build() -> dict:
-        return RecipeSerializer(recipe_build(node=node_for_recipe(pk=node.pk))).data
-
-    if node.status != NodeStatus.PUBLISHED:  # private views are never cached (nor served from the cache)
-        return build()
-    return cached(recipe_key(node.public_id), RECIPE_TTL_S, build)
+    return RecipeSerializer(recipe_get(node=node)).data
 
 
 class NodeDetailApi(APIView):

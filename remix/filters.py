@@ -5,7 +5,8 @@ from datetime import UTC
 import django_filters
 
 from kmeme.platforms import Platform
-from remix.models import CommerceCategory, Layer, RemixNode
+from kmeme.vocabulary import CommerceCategory
+from remix.models import Layer, RemixNode
 
 
 class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):

@@ -7,7 +7,9 @@ from typing import Any
 
 from django import forms
 
-from remix.models import CommerceCategory, RemixBrief
+from kmeme.ai.schemas import BRIEF_FIELDS
+from kmeme.vocabulary import CommerceCategory
+from remix.models import RemixBrief
 
 
 def script_to_text(script: list[dict[str, Any]]) -> str:
@@ -62,10 +64,7 @@ class BriefForm(ReviewForm):
     def for_brief(cls, brief: RemixBrief, data: Any = None) -> BriefForm:
         content = brief.content
         initial = {
-            **{
-                k: content.get(k, "")
-                for k in ("concept", "hook", "caption", "music_notes", "cultural_notes", "product_placement")
-            },
+            **{k: content.get(k, "") for k in BRIEF_FIELDS if k not in ("script", "hashtags")},
             "script": script_to_text(content.get("script", [])),
             "hashtags": " ".join(content.get("hashtags", [])),
             "revision": brief.revision,

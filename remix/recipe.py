@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from kmeme.ai.schemas import BRIEF_FIELDS
+from remix.cache import RECIPE_TTL_S, cached, recipe_key
 from remix.models import AnalysisStatus, NodeStatus, RemixBrief, RemixNode, ReviewStatus
+from remix.selectors import node_for_recipe
 
 DEFAULT_BPM = 120.0
 
@@ -91,13 +94,8 @@ def recipe_build(*, node: RemixNode) -> dict[str, Any]:
             "version": brief.version,
             "inherited_from_parent": inherited,
             "written_by": brief.source,
-            "concept": content.get("concept", ""),
-            "hook": content.get("hook", ""),
-            "caption": content.get("caption", ""),
-            "hashtags": content.get("hashtags", []),
-            "music_notes": content.get("music_notes", ""),
-            "cultural_notes": content.get("cultural_notes", ""),
-            "product_placement": content.get("product_placement", ""),
+            # Every field but the script, which becomes the shot list below.
+            **{f: content.get(f, [] if f == "hashtags" else "") for f in BRIEF_FIELDS if f != "script"},
         },
         "shots": shots_from_script(content.get("script", []), bpm=bpm, duration_s=float(duration or 15.0)),
         "is_public": node.status == NodeStatus.PUBLISHED,
@@ -136,3 +134,15 @@ def recipe_guide_text(recipe: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def recipe_get(*, node: RemixNode) -> dict[str, Any]:
+    """The recipe of a node the viewer may see: from `recipe:{id}` (1 h) when published, built fresh otherwise
+    (private views are never cached, nor served from the cache). The one writer of the recipe cache."""
+
+    def build() -> dict[str, Any]:
+        return recipe_build(node=node_for_recipe(pk=node.pk))
+
+    if node.status != NodeStatus.PUBLISHED:
+        return build()
+    return cached(recipe_key(node.public_id), RECIPE_TTL_S, build)

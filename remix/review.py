@@ -4,26 +4,22 @@ Every decision goes through here, whether it comes from the review screen, a bul
 action or a command: the same rules, the same audit rows. Two editors cannot
 clobber each other: a node under review carries an expiring lock (Redis), and
 every write names the brief revision the editor saw, so a form opened before
-someone else's change is refused instead of overwriting it.
+someone else's change is refused instead of overwriting it. The locks are in
+remix.review_locks, a brief's fields and diff in remix.brief_content.
 """
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.services import audit_log_record
-from kmeme.ai.schemas import BriefOutput, output_validate
-from kmeme.ai.types import ProviderUnavailable
 from kmeme.errors import ApplicationError
+from remix.brief_content import BRIEF_FIELDS, brief_clean_content
 from remix.cache import node_cache_invalidate
 from remix.models import (
     AnalysisStatus,
@@ -35,93 +31,8 @@ from remix.models import (
     ReviewStatus,
     VideoAnalysis,
 )
+from remix.review_locks import review_lock_release, review_lock_require
 from remix.services import analysis_record, brief_create, node_analysis_start, node_transition
-
-LOCK_SECONDS = 15 * 60
-BRIEF_FIELDS = (
-    "concept",
-    "hook",
-    "script",
-    "caption",
-    "hashtags",
-    "music_notes",
-    "cultural_notes",
-    "product_placement",
-)
-
-
-# --- Edit locks -------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ReviewLock:
-    user_id: int
-    user_name: str
-    expires_at: float
-
-    @property
-    def expires(self) -> datetime:
-        return datetime.fromtimestamp(self.expires_at, tz=UTC)
-
-
-def _lock_key(node_id: int) -> str:
-    return f"review-lock:{node_id}"
-
-
-def review_lock_get(*, node: RemixNode) -> ReviewLock | None:
-    data = cache.get(_lock_key(node.pk))
-    if data is None or data["expires_at"] < time.time():
-        return None
-    return ReviewLock(**data)
-
-
-def _lock_set(node: RemixNode, editor: User) -> ReviewLock:
-    lock = ReviewLock(user_id=editor.pk, user_name=str(editor), expires_at=time.time() + LOCK_SECONDS)
-    cache.set(_lock_key(node.pk), lock.__dict__, timeout=LOCK_SECONDS)
-    return lock
-
-
-def review_lock_acquire(*, node: RemixNode, editor: User) -> tuple[bool, ReviewLock]:
-    """Take (or renew) the node's lock. Returns (True, lock) if the editor holds it now, else (False, holder's lock)."""
-    fresh = {"user_id": editor.pk, "user_name": str(editor), "expires_at": time.time() + LOCK_SECONDS}
-    if cache.add(_lock_key(node.pk), fresh, timeout=LOCK_SECONDS):
-        return True, ReviewLock(**fresh)
-    current = review_lock_get(node=node)
-    if current is None or current.user_id == editor.pk:
-        return True, _lock_set(node, editor)
-    return False, current
-
-
-def review_lock_takeover(*, node: RemixNode, editor: User) -> ReviewLock:
-    """Take the lock from another editor (e.g. who left for the day). Audited."""
-    previous = review_lock_get(node=node)
-    lock = _lock_set(node, editor)
-    audit_log_record(
-        actor=editor,
-        action="review.lock_takeover",
-        target=node,
-        details={"from": previous.user_name if previous else None, "to": str(editor)},
-    )
-    return lock
-
-
-def review_lock_release(*, node: RemixNode, editor: User) -> None:
-    current = review_lock_get(node=node)
-    if current is not None and current.user_id == editor.pk:
-        cache.delete(_lock_key(node.pk))
-
-
-def _require_lock(node: RemixNode, editor: User) -> None:
-    held, lock = review_lock_acquire(node=node, editor=editor)
-    if not held:
-        raise ApplicationError(
-            f"{lock.user_name} is reviewing this node (locked until {timezone.localtime(lock.expires):%H:%M}). "
-            "Your changes were not saved.",
-            code="locked",
-            status_code=409,
-            details={"holder": lock.user_name, "expires_at": lock.expires.isoformat()},
-        )
-
 
 # --- Helpers ---------------------------------------------------------------------------------------------------------
 
@@ -156,52 +67,13 @@ def _require_master_or_moderation(node: RemixNode, action: str) -> None:
         )
 
 
-def brief_clean_content(content: dict[str, Any]) -> dict[str, Any]:
-    """Validate an editor's version with the same schema as the AI's (but no forbidden-word check is skipped)."""
-    try:
-        return output_validate(BriefOutput, content, raw_size=0)
-    except ProviderUnavailable as exc:
-        raise ApplicationError(exc.message.replace("output", "brief", 1), code="invalid_brief") from exc
-
-
-def _display(value: Any) -> str:
-    """A field as an editor reads it: the script one beat a line, hashtags on one line."""
-    if isinstance(value, list) and value and isinstance(value[0], dict):
-        return "\n".join(
-            f"{b.get('t', 0):.2f}s · beat {b.get('beat')} · {b.get('shot', '')} · {b.get('line', '')}" for b in value
-        )
-    if isinstance(value, list):
-        return " ".join(str(item) for item in value)
-    return "" if value is None else str(value)
-
-
-def brief_diff(*, brief: RemixBrief) -> list[dict[str, Any]]:
-    """Field by field: what the generator wrote, what the editor made of it, and whether they differ."""
-    edited = brief.edited or {}
-    rows = []
-    for field in BRIEF_FIELDS:
-        generated_value = brief.generated.get(field)
-        edited_value = edited.get(field, generated_value) if brief.edited is not None else generated_value
-        rows.append(
-            {
-                "field": field,
-                "generated": generated_value,
-                "edited": edited_value,
-                "generated_text": _display(generated_value),
-                "edited_text": _display(edited_value),
-                "changed": brief.edited is not None and edited_value != generated_value,
-            }
-        )
-    return rows
-
-
 # --- Decisions -----------------------------------------------------------------------------------------------------
 
 
 @transaction.atomic
 def brief_edit(*, brief: RemixBrief, editor: User, content: dict[str, Any], expected_revision: int) -> RemixBrief:
     """Save the editor's version of a brief (kept apart from the generated one)."""
-    _require_lock(brief.node, editor)
+    review_lock_require(node=brief.node, editor=editor)
     brief = _locked_brief(brief, expected_revision)
     _require_current(brief)
     _require_master_or_moderation(brief.node, "edit")
@@ -256,7 +128,7 @@ def brief_approve(
         brief = brief_edit(brief=brief, editor=editor, content=content, expected_revision=expected_revision)
         expected_revision = brief.revision
     else:
-        _require_lock(brief.node, editor)
+        review_lock_require(node=brief.node, editor=editor)
     brief = _brief_decide(
         brief,
         editor,
@@ -286,7 +158,7 @@ def brief_reject(*, brief: RemixBrief, editor: User, reason: str, expected_revis
     """Reject with a reason (required): the node moves to rejected."""
     if not reason.strip():
         raise ApplicationError("Say why the brief is rejected.", code="reason_required")
-    _require_lock(brief.node, editor)
+    review_lock_require(node=brief.node, editor=editor)
     brief = _brief_decide(
         brief,
         editor,
@@ -315,7 +187,7 @@ def brief_request_regeneration(*, brief: RemixBrief, editor: User, notes: str, e
     """Send the brief back to be written again with the editor's notes. Returns the job id (exactly one job)."""
     if not notes.strip():
         raise ApplicationError("Tell the writer what to change.", code="notes_required")
-    _require_lock(brief.node, editor)
+    review_lock_require(node=brief.node, editor=editor)
     brief = _brief_decide(
         brief,
         editor,
@@ -344,7 +216,7 @@ def brief_request_regeneration(*, brief: RemixBrief, editor: User, notes: str, e
 @transaction.atomic
 def node_publish(*, node: RemixNode, editor: User) -> RemixNode:
     """Approved master → published."""
-    _require_lock(node, editor)
+    review_lock_require(node=node, editor=editor)
     _require_master_or_moderation(node, "publish")
     node_transition(node=node, to=NodeStatus.PUBLISHED, actor=editor, reason="published by an editor")
     audit_log_record(
@@ -359,7 +231,7 @@ def node_publish(*, node: RemixNode, editor: User) -> RemixNode:
 @transaction.atomic
 def node_unpublish(*, node: RemixNode, editor: User, reason: str = "") -> RemixNode:
     """Take a published node off the public API (back to approved; a fork is rejected instead)."""
-    _require_lock(node, editor)
+    review_lock_require(node=node, editor=editor)
     target = NodeStatus.REJECTED if node.layer == Layer.FORK else NodeStatus.APPROVED
     if node.layer == Layer.FORK and not reason.strip():
         raise ApplicationError("Say why the fork is taken down.", code="reason_required")
@@ -385,7 +257,7 @@ def analysis_fill(
     keyframes: list[dict[str, Any]] | None = None,
 ) -> VideoAnalysis:
     """A manual-review item: the editor supplies the analysis the AI could not."""
-    _require_lock(node, editor)
+    review_lock_require(node=node, editor=editor)
     if node.status != NodeStatus.NEEDS_REVIEW:
         raise ApplicationError(
             "Only nodes waiting for manual review take a manual analysis.", code="not_in_manual_review", status_code=409
@@ -420,7 +292,7 @@ def analysis_fill(
 @transaction.atomic
 def brief_write(*, node: RemixNode, editor: User, content: dict[str, Any]) -> RemixBrief:
     """A brief written by the editor (source `editor`), e.g. for a manual-review item; it awaits approval."""
-    _require_lock(node, editor)
+    review_lock_require(node=node, editor=editor)
     _require_master_or_moderation(node, "write")
     brief = brief_create(node=node, content=brief_clean_content(content), source=BriefSource.EDITOR)
     if node.status == NodeStatus.NEEDS_REVIEW:
@@ -431,7 +303,7 @@ def brief_write(*, node: RemixNode, editor: User, content: dict[str, Any]) -> Re
 
 def brief_generate_for_review(*, node: RemixNode, editor: User, notes: str = "") -> int:
     """From a manual-review item: have the brief written (Claude, or rule-based) in the background."""
-    _require_lock(node, editor)
+    review_lock_require(node=node, editor=editor)
     if not node.analyses.filter(status=AnalysisStatus.OK).exists():
         raise ApplicationError("Fill in the analysis first: a brief is written from it.", code="analysis_required")
     with transaction.atomic():

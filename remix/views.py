@@ -9,10 +9,8 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from kmeme.middleware import content_security_policy
-from remix.cache import RECIPE_TTL_S, cached, recipe_key
-from remix.models import NodeStatus
-from remix.recipe import recipe_build, recipe_guide_text
-from remix.selectors import node_for_recipe, node_for_viewer
+from remix.recipe import recipe_get, recipe_guide_text
+from remix.selectors import node_for_viewer
 
 YOUTUBE_EMBED = "https://www.youtube-nocookie.com"
 
@@ -23,9 +21,5 @@ def recipe_page(request: HttpRequest, node_id: UUID) -> HttpResponse:
     node = node_for_viewer(public_id=str(node_id), viewer=request.user)
     if node is None:
         raise Http404("No such remix.")
-
-    def build() -> dict:
-        return recipe_build(node=node_for_recipe(pk=node.pk))
-
-    recipe = cached(recipe_key(node.public_id), RECIPE_TTL_S, build) if node.status == NodeStatus.PUBLISHED else build()
+    recipe = recipe_get(node=node)
     return render(request, "remix/recipe.html", {"recipe": recipe, "guide": recipe_guide_text(recipe)})

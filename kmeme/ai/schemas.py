@@ -65,6 +65,10 @@ class BriefOutput(BaseModel):
         return beats
 
 
+# The brief's fields, in reading order: every list of them (forms, diff, recipe) derives from the schema.
+BRIEF_FIELDS: tuple[str, ...] = tuple(BriefOutput.model_fields)
+
+
 def _strings(value: Any) -> list[str]:
     if isinstance(value, str):
         return [value]

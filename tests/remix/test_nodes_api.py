@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from accounts.models import Role
-from remix import review
+from remix import review, review_locks
 from remix.cache import recipe_key
 from remix.models import Layer, Mutation, NodeStatus, RemixNode
 from tests.accounts.factories import UserFactory
@@ -159,7 +159,7 @@ def test_the_recipe_is_cached_and_an_edit_is_never_read_stale(creator):
     assert len(ctx) == 1  # just the visibility lookup; the recipe itself came from Redis
     # An editor corrects the published brief (unpublish, new version, approve, publish).
     editor = UserFactory(role=Role.EDITOR)
-    review.review_lock_takeover(node=master, editor=editor)
+    review_locks.review_lock_takeover(node=master, editor=editor)
     review.node_unpublish(node=master, editor=editor)
     assert client_for().get(url).status_code == 404
     from remix.services import brief_create, node_transition
@@ -227,7 +227,7 @@ def test_similar_remixes_are_published_nodes_ranked_by_likeness_and_never_stale(
     assert titles[0] == latte_too.title and latte.title not in titles and ramyeon.title in titles
     assert results[0]["similarity"] > results[-1]["similarity"]
     # The nearest one is taken down: nobody may still see it listed, cache or not.
-    review.review_lock_takeover(node=latte_too, editor=(editor := UserFactory(role=Role.EDITOR)))
+    review_locks.review_lock_takeover(node=latte_too, editor=(editor := UserFactory(role=Role.EDITOR)))
     review.node_unpublish(node=latte_too, editor=editor)
     assert latte_too.title not in [r["title"] for r in client_for().get(url, {"k": 5}).json()]
 

@@ -7,7 +7,7 @@ from procrastinate.contrib.django.models import ProcrastinateJob
 
 from accounts.models import AuditLog, Role
 from kmeme.errors import ApplicationError
-from remix import review
+from remix import brief_content, review, review_locks
 from remix.models import BriefSource, Layer, NodeStatus, RemixNode, ReviewStatus
 from remix.pipeline import brief_regenerate_run
 from remix.services import analysis_record, node_create, node_transition
@@ -52,7 +52,7 @@ def test_approve_with_edits_keeps_the_generated_version_apart(editor):
     assert brief.generated["caption"] == "성수 카페 투어" and brief.content["caption"] == edited["caption"]
     change = AuditLog.objects.get(action="brief.edit").details["changes"]
     assert change == {"caption": {"before": "성수 카페 투어", "after": edited["caption"]}}
-    assert [row["field"] for row in review.brief_diff(brief=brief) if row["changed"]] == ["caption"]
+    assert [row["field"] for row in brief_content.brief_diff(brief=brief) if row["changed"]] == ["caption"]
 
 
 def test_an_edit_that_breaks_the_schema_is_refused(editor):
@@ -83,14 +83,14 @@ def test_a_stale_form_is_refused_instead_of_overwriting(editor):
 
 def test_a_second_editor_cannot_save_over_the_lock_holder_until_taking_over(editor, other_editor):
     node, brief = node_in_review()
-    assert review.review_lock_acquire(node=node, editor=editor)[0]
-    held, lock = review.review_lock_acquire(node=node, editor=other_editor)
+    assert review_locks.review_lock_acquire(node=node, editor=editor)[0]
+    held, lock = review_locks.review_lock_acquire(node=node, editor=other_editor)
     assert not held and lock.user_name == "Editor Kim"
     assert (
         _code(lambda: review.brief_approve(brief=brief, editor=other_editor, expected_revision=brief.revision))
         == "locked"
     )
-    review.review_lock_takeover(node=node, editor=other_editor)
+    review_locks.review_lock_takeover(node=node, editor=other_editor)
     assert AuditLog.objects.get(action="review.lock_takeover").details == {"from": "Editor Kim", "to": "Editor Park"}
     assert (
         _code(lambda: review.brief_edit(brief=brief, editor=editor, content=BRIEF, expected_revision=brief.revision))

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import AuditLog, Role
-from remix import review
+from remix import review, review_locks
 from remix.models import NodeStatus, RemixBrief, RemixNode, ReviewStatus
 from remix.services import brief_create
 from tests.accounts.factories import UserFactory
@@ -69,7 +69,7 @@ def test_a_stale_form_is_refused_with_a_clear_message_and_keeps_the_editors_inpu
 
 def test_a_second_editor_sees_who_holds_the_lock_and_cannot_save(client, editor):
     node, brief = node_in_review()
-    review.review_lock_acquire(node=node, editor=editor)
+    review_locks.review_lock_acquire(node=node, editor=editor)
     client.force_login(UserFactory(role=Role.EDITOR, display_name="Editor Park"))
     page = client.get(_review_url(node)).content.decode()
     assert "Editor Kim" in page and "is reviewing this node" in page
@@ -89,7 +89,7 @@ def test_reject_without_a_reason_is_refused_on_the_screen(editor_client):
 
 def test_bulk_approve_goes_through_the_service_per_node_with_a_message_each(editor_client, editor):
     nodes = [node_in_review(title=f"Bulk {i}")[0] for i in range(3)]
-    review.review_lock_acquire(node=nodes[2], editor=UserFactory(role=Role.EDITOR, display_name="Editor Park"))
+    review_locks.review_lock_acquire(node=nodes[2], editor=UserFactory(role=Role.EDITOR, display_name="Editor Park"))
     response = editor_client.post(
         reverse(CHANGELIST), {"action": "approve_selected", ACTION_CHECKBOX_NAME: [n.pk for n in nodes]}, follow=True
     )
