@@ -69,7 +69,8 @@ def run(args: argparse.Namespace) -> None:
 
     from accounts.services import user_create
     from remix.models import NodeStatus, RemixNode
-    from remix.pipeline import analysis_request, pipeline_run
+    from remix.pipeline import pipeline_run
+    from remix.services import node_submit
     from tests.remix.test_pipeline import ANALYSIS, BRIEF
 
     gemini.default_generate = ANALYSIS
@@ -98,7 +99,7 @@ def run(args: argparse.Namespace) -> None:
             # 1. In-process: per-job overhead, one job at a time.
             timings = []
             for i in range(args.jobs):
-                node, _ = analysis_request(user=user, video_url=f"{base}/seq/{i}.mp4", title=f"bench {i}")
+                node, _ = node_submit(user=user, video_url=f"{base}/seq/{i}.mp4", title=f"bench {i}")
                 started = time.perf_counter()
                 outcome = pipeline_run(node_id=node.pk)
                 if outcome != NodeStatus.IN_REVIEW:
@@ -116,7 +117,7 @@ def run(args: argparse.Namespace) -> None:
             )
 
             # 2. Throughput: N queued jobs, W real worker processes.
-            nodes = [analysis_request(user=user, video_url=f"{base}/par/{i}.mp4")[0].pk for i in range(args.jobs)]
+            nodes = [node_submit(user=user, video_url=f"{base}/par/{i}.mp4")[0].pk for i in range(args.jobs)]
             env = {**os.environ, "DJANGO_SETTINGS_MODULE": "kmeme.settings"}
             started = time.perf_counter()
             workers = [
