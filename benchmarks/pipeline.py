@@ -71,13 +71,13 @@ def run(args: argparse.Namespace) -> None:
     from remix.models import NodeStatus, RemixNode
     from remix.pipeline import pipeline_run
     from remix.services import node_submit
-    from tests.remix.test_pipeline import ANALYSIS, BRIEF
+    from tests.remix.factories import AI_ANALYSIS, AI_BRIEF
 
-    gemini.default_generate = ANALYSIS
+    gemini.default_generate = AI_ANALYSIS
     claude.set_default(
         "messages",
         claude._message_reply(
-            [{"type": "tool_use", "id": "toolu_bench", "name": "remix_brief", "input": BRIEF}],
+            [{"type": "tool_use", "id": "toolu_bench", "name": "remix_brief", "input": AI_BRIEF}],
             input_tokens=1500,
             output_tokens=700,
             stop_reason="tool_use",

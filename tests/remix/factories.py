@@ -45,6 +45,17 @@ BRIEF = {
     "product_placement": "",
 }
 
+# What Gemini answers in the pipeline tests (the JSON analysis).
+AI_ANALYSIS = {
+    "duration_s": 7.0,
+    "bpm": 128,
+    "keyframes": [{"t": 0.0, "description": "red room"}, {"t": 2.0, "description": "blue room"}],
+    "hook": "the colour flips on the beat",
+    "commerce_category": "food",
+    "on_screen_text": ["wait for it"],
+    "mood": "playful",
+}
+
 # What Claude answers in the pipeline tests (the tool call's input).
 AI_BRIEF = {
     "concept": "성수동 카페 버전 색 전환",

@@ -20,17 +20,7 @@ from remix.services import node_submit
 from tests.accounts.factories import UserFactory
 from tests.doubles import server
 from tests.doubles.gemini import generate_content_body
-from tests.remix.factories import AI_BRIEF
-
-ANALYSIS = {
-    "duration_s": 7.0,
-    "bpm": 128,
-    "keyframes": [{"t": 0.0, "description": "red room"}, {"t": 2.0, "description": "blue room"}],
-    "hook": "the colour flips on the beat",
-    "commerce_category": "food",
-    "on_screen_text": ["wait for it"],
-    "mood": "playful",
-}
+from tests.remix.factories import AI_ANALYSIS, AI_BRIEF
 
 
 @pytest.fixture
@@ -101,7 +91,7 @@ def test_an_unreachable_video_without_keys_still_ends_in_manual_review_with_the_
 
 def test_full_flow_ends_with_an_ai_brief_in_review_and_priced_calls(providers, creator, video_url, video_bytes):
     gemini, claude = providers
-    gemini.script_generate(ANALYSIS, prompt_tokens=2100, output_tokens=300)
+    gemini.script_generate(AI_ANALYSIS, prompt_tokens=2100, output_tokens=300)
     claude.script_tool_use("remix_brief", AI_BRIEF, input_tokens=1500, output_tokens=700)
     node = _run(_submit(creator, video_url))
 
@@ -129,7 +119,7 @@ def test_full_flow_ends_with_an_ai_brief_in_review_and_priced_calls(providers, c
 
 def test_no_personal_data_reaches_either_provider(providers, creator, video_url):
     gemini, claude = providers
-    gemini.script_generate(ANALYSIS)
+    gemini.script_generate(AI_ANALYSIS)
     claude.script_tool_use("remix_brief", AI_BRIEF)
     title = "Mina Kim's café, call 010-1234-5678 or mina@example.com, 서울 성동구 성수이로 78"
     _run(_submit(creator, video_url, title=title))
@@ -142,7 +132,7 @@ def test_no_personal_data_reaches_either_provider(providers, creator, video_url)
 def test_a_rate_limit_is_retried_and_then_succeeds(providers, creator, video_url):
     gemini, claude = providers
     gemini.script_error(429)
-    gemini.script_generate(ANALYSIS)
+    gemini.script_generate(AI_ANALYSIS)
     claude.script_error(429, retry_after=1)
     claude.script_tool_use("remix_brief", AI_BRIEF)
     node = _run(_submit(creator, video_url))
@@ -167,7 +157,7 @@ def test_server_errors_three_times_fall_back_to_manual_review_with_the_reason(pr
 
 def test_claude_overloaded_three_times_gives_a_rule_based_brief(providers, creator, video_url):
     gemini, claude = providers
-    gemini.script_generate(ANALYSIS)
+    gemini.script_generate(AI_ANALYSIS)
     claude.script_error(529, times=3)
     node = _run(_submit(creator, video_url))
     assert node.status == NodeStatus.NEEDS_REVIEW
@@ -180,7 +170,7 @@ def test_a_timeout_is_retried(providers, creator, video_url, settings):
     gemini, claude = providers
     settings.AI_TIMEOUT_S = 0.5
     gemini.script_stall(2)
-    gemini.script_generate(ANALYSIS)
+    gemini.script_generate(AI_ANALYSIS)
     claude.script_tool_use("remix_brief", AI_BRIEF)
     assert _run(_submit(creator, video_url)).status == NodeStatus.IN_REVIEW
     assert len(gemini.generate_requests) == 2
@@ -191,7 +181,7 @@ def test_a_timeout_is_retried(providers, creator, video_url, settings):
     [
         (lambda g: g.script_malformed(), "JSONDecodeError"),
         (lambda g: g.script_generate("this is not json"), "not JSON"),
-        (lambda g: g.script_generate({**ANALYSIS, "bpm": 999}), "does not match the schema"),
+        (lambda g: g.script_generate({**AI_ANALYSIS, "bpm": 999}), "does not match the schema"),
         (lambda g: g.script_huge(200_000), "too large"),
     ],
     ids=["malformed-body", "non-json-text", "schema-invalid", "huge"],
@@ -207,7 +197,7 @@ def test_unusable_answers_fall_back_without_retrying(providers, creator, video_u
 
 def test_a_brief_with_forbidden_words_never_reaches_the_editor(providers, creator, video_url):
     gemini, claude = providers
-    gemini.script_generate(ANALYSIS)
+    gemini.script_generate(AI_ANALYSIS)
     claude.script_tool_use("remix_brief", {**AI_BRIEF, "caption": "카지노 협찬 이벤트"})
     node = _run(_submit(creator, video_url))
     assert node.status == NodeStatus.NEEDS_REVIEW
@@ -218,7 +208,7 @@ def test_a_brief_with_forbidden_words_never_reaches_the_editor(providers, creato
 
 def test_the_same_url_within_a_day_is_not_analysed_again(providers, creator, video_url):
     gemini, claude = providers
-    gemini.script_generate(ANALYSIS)
+    gemini.script_generate(AI_ANALYSIS)
     claude.script_tool_use("remix_brief", AI_BRIEF)
     claude.script_tool_use("remix_brief", AI_BRIEF)
     first = _run(_submit(creator, video_url))
@@ -235,7 +225,7 @@ def test_two_submissions_at_the_same_moment_run_one_analysis(providers, creator,
 
     def slow_answer(request, match):
         time.sleep(0.5)  # long enough for the second run to arrive while the first waits on Gemini
-        return server.json(200, generate_content_body(ANALYSIS, model_version=match["model"].split("/", 1)[1]))
+        return server.json(200, generate_content_body(AI_ANALYSIS, model_version=match["model"].split("/", 1)[1]))
 
     gemini.push("generate", slow_answer)
     claude.script_tool_use("remix_brief", AI_BRIEF)
@@ -281,7 +271,7 @@ def test_an_open_circuit_skips_the_provider(providers, creator, video_url, setti
 
 def test_youtube_goes_to_gemini_by_url(providers, creator):
     gemini, claude = providers
-    gemini.script_generate(ANALYSIS)
+    gemini.script_generate(AI_ANALYSIS)
     claude.script_tool_use("remix_brief", AI_BRIEF)
     url = "https://www.youtube.com/shorts/abcDEF12345"
     node = _run(_submit(creator, url))  # the download fails (no network in tests); Gemini fetches it itself
@@ -302,7 +292,7 @@ def test_large_videos_go_through_the_files_api_and_wait_until_active(
     settings.GEMINI_INLINE_MAX_BYTES = 1000
     settings.GEMINI_FILE_POLL_S = 0.01
     gemini.script_file_states("PROCESSING", "PROCESSING", "ACTIVE")
-    gemini.script_generate(ANALYSIS)
+    gemini.script_generate(AI_ANALYSIS)
     claude.script_tool_use("remix_brief", AI_BRIEF)
     node = _run(_submit(creator, video_url))
     assert node.status == NodeStatus.IN_REVIEW
@@ -325,7 +315,7 @@ def test_a_file_gemini_fails_to_process_falls_back(providers, creator, video_url
 
 def test_a_job_killed_after_the_analysis_resumes_without_paying_twice(providers, creator, video_url):
     gemini, claude = providers
-    gemini.script_generate(ANALYSIS)
+    gemini.script_generate(AI_ANALYSIS)
     claude.script_tool_use("remix_brief", AI_BRIEF)
     node = _submit(creator, video_url)
     # The first run got as far as the analysis, then its worker died.
