@@ -8,6 +8,11 @@ result of the current run exists, so a job killed half-way and picked up again
 repeats no finished step and pays for no call twice. Whatever fails, the node
 ends in a state an editor sees: in review with a brief, or in manual review with
 the reason and what the platform measured itself.
+
+A brief, in this codebase's words: `brief_create` (remix.services) stores a version; `brief_generate` (here)
+has one written by machine, Claude or else the rule-based writer; `brief_write` (remix.review) is an
+editor writing one; `brief_request_regeneration` / `brief_generate_for_review` (remix.review) ask for a new
+one in the background, which `brief_regenerate_run` (here, the job) writes.
 """
 
 from __future__ import annotations
@@ -179,7 +184,7 @@ def _analysis_summary(analysis: VideoAnalysis) -> dict[str, Any]:
     }
 
 
-def brief_rule_based(*, node: RemixNode, analysis: VideoAnalysis, editor_notes: str = "") -> RemixBrief:
+def _brief_by_rules(*, node: RemixNode, analysis: VideoAnalysis, editor_notes: str = "") -> RemixBrief:
     content = rule_based_brief(
         title=node.title,
         duration_s=float(analysis.duration_s or FALLBACK_DURATION_S),
@@ -198,7 +203,7 @@ def brief_generate(*, node: RemixNode, analysis: VideoAnalysis, editor_notes: st
     Returns the brief and, for a rule-based one, why no AI brief could be written.
     """
     if analysis.status != AnalysisStatus.OK:
-        return brief_rule_based(node=node, analysis=analysis, editor_notes=editor_notes), analysis.error
+        return _brief_by_rules(node=node, analysis=analysis, editor_notes=editor_notes), analysis.error
     try:
         result = claude_brief(
             node_id=node.pk,
@@ -208,7 +213,7 @@ def brief_generate(*, node: RemixNode, analysis: VideoAnalysis, editor_notes: st
             personal_names=user_personal_names(node.owner),
         )
     except ProviderUnavailable as exc:
-        return brief_rule_based(
+        return _brief_by_rules(
             node=node, analysis=analysis, editor_notes=editor_notes
         ), f"Claude brief unavailable ({exc})"
     brief = brief_create(
