@@ -28,7 +28,7 @@ from campaigns.services import (
     participation_reject,
     participation_reverify,
 )
-from kmeme.admin_services import ReadOnlyAdmin, ServiceAdmin, ServiceModelForm
+from kmeme.admin_services import ReadOnlyAdmin, ServiceAdmin, ServiceModelForm, formset_saved_nothing
 from kmeme.errors import ApplicationError
 
 
@@ -128,9 +128,12 @@ class CampaignForm(ServiceModelForm):
 
     def save_service(self, data: dict[str, Any]) -> Campaign:
         masters = list(data.get("master_nodes") or [])
-        fields = {f: data[f] for f in CAMPAIGN_EDITABLE_FIELDS if f in data}
         if self.instance.pk:
-            return campaign_update(campaign=self.instance, actor=self.request.user, master_nodes=masters, **fields)
+            # Only what the editor changed: the page shows times to the second, so an untouched window posted
+            # back would overwrite the stored one (and be audited as a change).
+            changes = {f: data[f] for f in CAMPAIGN_EDITABLE_FIELDS if f in self.changed_data}
+            return campaign_update(campaign=self.instance, actor=self.request.user, master_nodes=masters, **changes)
+        fields = {f: data[f] for f in CAMPAIGN_EDITABLE_FIELDS if f in data}
         return campaign_create(brand=data["brand"], master_nodes=masters, actor=self.request.user, **fields)
 
 
@@ -160,19 +163,25 @@ class CampaignAdmin(ServiceAdmin):
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         """The location forms were validated with the campaign's; each added or changed one goes to the service."""
         for formset in formsets:
+            formset_saved_nothing(formset)
             for location_form in formset.forms:
                 if not location_form.has_changed():
                     continue
                 data = location_form.cleaned_data
-                campaign_location_save(
+                existing = location_form.instance if location_form.instance.pk else None
+                location = campaign_location_save(
                     actor=request.user,
                     campaign=form.instance,
                     name=data["name"],
                     address=data.get("address", ""),
                     point=data["point"],
                     radius_m=data["radius_m"],
-                    location=location_form.instance if location_form.instance.pk else None,
+                    location=existing,
                 )
+                if existing is None:  # for the admin's History, as formset.save() would record them
+                    formset.new_objects.append(location)
+                else:
+                    formset.changed_objects.append((location, location_form.changed_data))
 
     def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "master_nodes":  # featured nodes are masters; the service refuses anything else too
