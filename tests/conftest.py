@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from django.core.cache import cache
+from django.test import Client
 
 from accounts.models import Role
 from tests.accounts.factories import UserFactory
@@ -57,3 +58,25 @@ def _clean_cache() -> Iterator[None]:
 def editor_user():
     """An editor (staff, in the Editors group), made as an admin would make one."""
     return UserFactory(role=Role.EDITOR, display_name="Editor Kim")
+
+
+@pytest.fixture
+def site_admin():
+    """An admin (a superuser, through the role service)."""
+    return UserFactory(role=Role.ADMIN, display_name="Admin Lee")
+
+
+@pytest.fixture
+def editor_session(editor_user) -> Client:
+    """A browser session of `editor_user` in the admin."""
+    session = Client()
+    session.force_login(editor_user)
+    return session
+
+
+@pytest.fixture
+def admin_session(site_admin) -> Client:
+    """A browser session of `site_admin` in the admin."""
+    session = Client()
+    session.force_login(site_admin)
+    return session
