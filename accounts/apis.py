@@ -18,7 +18,7 @@ from accounts.serializers import (
     RefreshTokenSerializer,
     TokenPairSerializer,
 )
-from accounts.services import auth_logout, auth_tokens_issue, auth_tokens_refresh, user_from_firebase
+from accounts.signin import auth_logout, auth_tokens_issue, auth_tokens_refresh, user_from_firebase
 from kmeme.openapi import ERROR_RESPONSES, ErrorSerializer
 
 

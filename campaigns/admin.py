@@ -14,6 +14,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import ngettext
 
 from campaigns.models import Brand, BrandMembership, Campaign, CampaignLocation, CampaignStatus, Participation
+from campaigns.participations import participation_certify, participation_reject, participation_reverify
 from campaigns.services import (
     CAMPAIGN_EDITABLE_FIELDS,
     brand_create,
@@ -24,9 +25,6 @@ from campaigns.services import (
     campaign_location_save,
     campaign_transition,
     campaign_update,
-    participation_certify,
-    participation_reject,
-    participation_reverify,
 )
 from kmeme.admin_services import ReadOnlyAdmin, ServiceAdmin, ServiceModelForm, formset_saved_nothing
 from kmeme.errors import ApplicationError

@@ -17,13 +17,8 @@ from django.utils import timezone
 from accounts.models import Role, User
 from accounts.services import consent_record, user_create
 from campaigns.models import Brand, Campaign, CampaignStatus
-from campaigns.services import (
-    brand_create,
-    campaign_create,
-    campaign_location_add,
-    campaign_transition,
-    participation_submit,
-)
+from campaigns.participations import participation_submit
+from campaigns.services import brand_create, campaign_create, campaign_location_add, campaign_transition
 from genealogy.services import snapshot_record
 from kmeme.demo.content import BLEND, FORK, MASTERS, DemoNode
 from remix.forks import fork_publish, node_fork

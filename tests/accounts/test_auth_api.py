@@ -20,7 +20,8 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 
 from accounts.auth import firebase_app
 from accounts.models import AuditLog, Role, User
-from accounts.services import auth_tokens_issue, auth_tokens_refresh, user_create
+from accounts.services import user_create
+from accounts.signin import auth_tokens_issue, auth_tokens_refresh
 from kmeme.errors import ApplicationError
 from tests.accounts.firebase_tokens import DROP, PROJECT_ID, b64url, id_token, id_token_claims, unsigned_jwt
 

@@ -21,7 +21,8 @@ from campaigns.models import (
     ParticipationStatus,
     VerificationResult,
 )
-from campaigns.services import campaign_location_add, campaign_transition, participation_submit
+from campaigns.participations import participation_submit
+from campaigns.services import campaign_location_add, campaign_transition
 from remix.forks import node_fork
 from tests.accounts.factories import UserFactory
 from tests.campaigns.factories import BrandFactory, CampaignFactory

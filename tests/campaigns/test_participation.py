@@ -7,7 +7,8 @@ from django.utils import timezone
 
 from accounts.models import Role
 from campaigns.models import Participation, ParticipationStatus, VerificationResult
-from campaigns.services import campaign_create, campaign_location_add, participation_submit
+from campaigns.participations import participation_submit
+from campaigns.services import campaign_create, campaign_location_add
 from kmeme.errors import ApplicationError
 from remix.models import Layer
 from tests.accounts.factories import UserFactory
