@@ -18,3 +18,29 @@ ports_file_value() {  # $1 variable name: its value in .local/ports, if any
   [ -f "$PORTS_FILE" ] && sed -n "s/^$1=\([0-9][0-9]*\)\$/\1/p" "$PORTS_FILE" | tail -n1 || true
 }
 
+# After `services.sh start`: hand the ports the services run on to the Python processes we start,
+# so they never depend on which fallback settings.py would pick.
+export_service_ports() {
+  local name value
+  for name in KMEME_PG_PORT KMEME_REDIS_PORT; do
+    value=$(env_value "$name")
+    [ -n "$value" ] || value=$(ports_file_value "$name")
+    if [ -n "$value" ]; then export "$name=$value"; fi
+  done
+}
+
+# Start the local services and export their ports. STARTED_SERVICES names the ones this call started
+# (not those already up, on whatever port), so stop_started_services at exit leaves those alone.
+start_services() {
+  local before service
+  before=" $(bash scripts/services.sh running | tr '\n' ' ') "
+  bash scripts/services.sh start
+  STARTED_SERVICES=()
+  for service in $(bash scripts/services.sh running); do
+    case "$before" in *" $service "*) ;; *) STARTED_SERVICES+=("$service") ;; esac
+  done
+  export_service_ports
+}
+stop_started_services() {
+  if [ ${#STARTED_SERVICES[@]} -gt 0 ]; then bash scripts/services.sh stop "${STARTED_SERVICES[@]}"; fi
+}

@@ -7,11 +7,10 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
 bash scripts/provision.sh
-before=$(bash scripts/services.sh status)
-bash scripts/services.sh start
+start_services
 
 PY=.venv/bin/python
-PORT=${KMEME_PORT:-8000}
+PORT=$(env_value KMEME_PORT); PORT=${PORT:-8000}
 step "Preparing the database"
 $PY manage.py migrate --noinput | grep -v -E '^(Operations to perform|  Apply all migrations|Running migrations|  No migrations to apply)' || true
 ok "migrations applied"
@@ -26,7 +25,7 @@ cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
   # Stop only the services this run started; leave ones that were already up.
-  if [ "$before" != "$(bash scripts/services.sh status)" ]; then bash scripts/services.sh stop; fi
+  stop_started_services
 }
 trap cleanup INT TERM EXIT
 
@@ -36,4 +35,5 @@ pids+=($!)
 $PY manage.py runserver "127.0.0.1:$PORT" &
 pids+=($!)
 echo "  Site:  http://127.0.0.1:$PORT/admin/   API docs: http://127.0.0.1:$PORT/api/docs/"
+bash scripts/services.sh status | sed 's/^/  /'
 wait -n "${pids[@]}"

@@ -8,10 +8,8 @@ cd "$(dirname "$0")/.."
 
 # The browser tests drive Debian's Chromium (never a browser a tool downloads itself).
 KMEME_EXTRA_PACKAGES="${KMEME_EXTRA_PACKAGES:-} chromium" bash scripts/provision.sh
-before=$(bash scripts/services.sh status)
-bash scripts/services.sh start
-stop_started() { if [ "$before" != "$(bash scripts/services.sh status)" ]; then bash scripts/services.sh stop; fi; }
-trap stop_started EXIT
+start_services
+trap stop_started_services EXIT
 
 step "ruff"
 .venv/bin/ruff check .
