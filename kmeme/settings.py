@@ -2,9 +2,9 @@
 
 Every variable is listed with a comment in `.env.example`. With no `.env` and no
 variables at all, the defaults describe the local development stack that
-`make run` starts (PostgreSQL on 127.0.0.1:54320, Redis on 127.0.0.1:63790,
-DEBUG on, AI providers off). Production (`DJANGO_DEBUG=false`) has no defaults
-for secrets or hosts and refuses to start without them.
+`make run` starts (PostgreSQL and Redis on 127.0.0.1, on the ports this checkout's
+`.local/ports` names; DEBUG on, AI providers off). Production (`DJANGO_DEBUG=false`)
+has no defaults for secrets or hosts and refuses to start without them.
 """
 
 from __future__ import annotations
@@ -24,7 +24,12 @@ if (BASE_DIR / ".env").is_file():
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 
 # Local development defaults: only ever used when DEBUG is on.
-# (scripts/services.sh starts them on these ports; KMEME_PG_PORT / KMEME_REDIS_PORT move both.)
+# Each checkout's services run on their own ports (so two checkouts never share a database), which
+# scripts/services.sh chooses and writes to .local/ports; KMEME_PG_PORT / KMEME_REDIS_PORT in the
+# environment or .env win (read_env never overrides a variable already set). 54320/63790 are
+# only the fallback for a checkout whose services were never started.
+if DEBUG and (BASE_DIR / ".local" / "ports").is_file():
+    env.read_env(BASE_DIR / ".local" / "ports")
 _DEV_DATABASE_URL = f"postgis://kmeme:kmeme@127.0.0.1:{env.int('KMEME_PG_PORT', default=54320)}/kmeme"
 _DEV_REDIS_URL = f"redis://127.0.0.1:{env.int('KMEME_REDIS_PORT', default=63790)}/0"
 _DEV_SECRET_KEY = "dev-only-insecure-key-never-used-in-production-0123456789abcdef"  # noqa: S105
