@@ -1,14 +1,21 @@
 """Settings for the pytest suite: the real stack, with test-only isolation.
 
 The same PostgreSQL/PostGIS/pgvector server and Redis as development, but
-pytest-django creates its own `test_<name>` database and cache keys live under
-their own prefix, so a test run never touches development data.
+pytest-django creates its own `test_<name>_<checkout>` database and cache keys live
+under their own prefix, so a test run never touches development data, nor another
+checkout's test run on the same server.
 """
 
+import hashlib
 import os
 
 from kmeme.settings import *  # noqa: F403
-from kmeme.settings import CACHES
+from kmeme.settings import BASE_DIR, CACHES, DATABASES
+
+# Named after this checkout's path: two checkouts whose `make test` share one PostgreSQL (an external
+# DATABASE_URL, say) each create, use and drop their own test database instead of the other's.
+_CHECKOUT = hashlib.sha256(str(BASE_DIR).encode()).hexdigest()[:8]
+DATABASES["default"].setdefault("TEST", {})["NAME"] = f"test_{DATABASES['default']['NAME'][:40]}_{_CHECKOUT}"
 
 # Per process, so two test runs on one Redis (a developer's and CI's) never clear each other's keys.
 CACHES["default"]["KEY_PREFIX"] = f"kmeme-test-{os.getpid()}"
