@@ -10,13 +10,13 @@ test:  ## provision, start services, ruff, then pytest with coverage (PYTEST_ARG
 provision:  ## install what is missing: system packages, pgvector, the virtualenv
 	@bash scripts/provision.sh
 
-services:  ## start the local PostgreSQL and Redis only
+services:  ## start the local PostgreSQL and Redis only (on this checkout's ports, or moved to KMEME_*_PORT)
 	@bash scripts/services.sh start
 
-stop:  ## stop the local PostgreSQL and Redis
+stop:  ## stop the local PostgreSQL and Redis, whatever port they run on
 	@bash scripts/services.sh stop
 
-status:
+status:  ## which local services run, on which port (.local/ports)
 	@bash scripts/services.sh status
 
 lint:
