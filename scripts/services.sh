@@ -212,6 +212,7 @@ status_line() {  # $1 service, $2 its URL variable, $3 its port variable, $4 wan
     local actual
     actual=$($actual_port)
     if [ "$actual" = "$wanted" ]; then echo "$name: running on 127.0.0.1:$actual"
+    elif port_busy "$wanted"; then echo "$name: running on 127.0.0.1:$actual (this checkout now asks for $wanted, which something else uses)"
     else echo "$name: running on 127.0.0.1:$actual (this checkout now asks for $wanted: 'make services' moves it)"; fi
   elif port_busy "$wanted"; then
     echo "$name: stopped (127.0.0.1:$wanted is taken by something else: set $port_var to move it)"
