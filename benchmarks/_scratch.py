@@ -14,8 +14,10 @@ def _base_url() -> str:
     import environ
 
     env = environ.Env()
-    if (ROOT / ".env").is_file():
-        env.read_env(ROOT / ".env")
+    # As the settings do: the environment, then .env, then this checkout's own ports (scripts/services.sh).
+    for source in (ROOT / ".env", ROOT / ".local" / "ports"):
+        if source.is_file():
+            env.read_env(source)
     port = env.int("KMEME_PG_PORT", default=54320)
     return env.str("DATABASE_URL", default=f"postgis://kmeme:kmeme@127.0.0.1:{port}/kmeme")
 
