@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.http import HttpRequest
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
 
 from accounts.models import AuditLog, Consent, User
 from accounts.services import USER_EDITABLE_FIELDS, audit_log_record, user_create, user_update
@@ -45,6 +46,15 @@ class UserAdmin(DjangoUserAdmin):
         obj.refresh_from_db()  # drop the form's unsaved copy: the service writes, from the row
         user_update(user=obj, actor=request.user, role=role, **changes)
         obj.refresh_from_db()
+
+    def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> HttpResponse:
+        """Django's own password form (it hashes, checks strength, and can make the password unusable), with the
+        change audited in the same transaction."""
+        with transaction.atomic():
+            response = super().user_change_password(request, id, form_url)
+            if request.method == "POST" and response.status_code == 302:
+                audit_log_record(actor=request.user, action="user.password_set", target=self.get_object(request, id))
+        return response
 
     def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
         """Groups and permissions follow the role (read-only here); nothing else is related."""

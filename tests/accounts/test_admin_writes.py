@@ -141,3 +141,21 @@ def test_the_audit_log_is_read_only_for_superusers(admin_session, site_admin):
     assert admin_session.post(delete, {"post": "yes"}).status_code == 403
     assert model_to_dict(AuditLog.objects.get(pk=entry.pk)) == before
     assert not AuditLog.objects.filter(action__in=["tampered", "forged"]).exists()
+
+
+def test_a_password_set_in_the_admin_is_hashed_and_audited(admin_session, site_admin):
+    user = UserFactory(role=Role.CREATOR)
+    url = reverse("admin:auth_user_password_change", args=[user.pk])
+    response = admin_session.post(
+        url, {"password1": "a-Long-new-passw0rd", "password2": "a-Long-new-passw0rd", "usable_password": "true"}
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    user.refresh_from_db()
+    assert user.check_password("a-Long-new-passw0rd")
+    entry = AuditLog.objects.get(action="user.password_set", target_id=str(user.pk))
+    assert entry.actor == site_admin and "a-Long" not in str(entry.details)
+    # A refused form (mismatch) changes nothing and audits nothing.
+    admin_session.post(url, {"password1": "one-Long-passw0rd", "password2": "two-Long-passw0rd"})
+    user.refresh_from_db()
+    assert user.check_password("a-Long-new-passw0rd")
+    assert AuditLog.objects.filter(action="user.password_set").count() == 1

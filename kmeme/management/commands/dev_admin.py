@@ -1,3 +1,4 @@
+import os
 import secrets
 from pathlib import Path
 
@@ -33,4 +34,5 @@ class Command(BaseCommand):
             user = user_create(email=email, password=password, role=Role.ADMIN, display_name="Dev Admin")
         elif not user.check_password(password):
             user_password_set(user=user, password=password, actor=None)
-        self.stdout.write(f"Admin login: {email} / {password}  (http://127.0.0.1:8000/admin/)")
+        port = os.environ.get("KMEME_PORT", "8000")  # where make run serves the site
+        self.stdout.write(f"Admin login: {email} / {password}  (http://127.0.0.1:{port}/admin/)")
