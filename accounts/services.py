@@ -7,6 +7,7 @@ from django.db import models, transaction
 from django.db.models import Q
 
 from accounts.models import AuditLog, Consent, ConsentKind, Role, User
+from kmeme.changes import changes_apply
 from kmeme.errors import ApplicationError
 
 EDITORS_GROUP = "Editors"
@@ -78,9 +79,7 @@ def user_update(*, user: User, actor: User | None, role: str | None = None, **ch
         changes["email"] = User.objects.normalize_email(changes["email"]).lower()
     if changes.get("firebase_uid") == "":
         changes["firebase_uid"] = None
-    diff = {f: {"before": getattr(locked, f), "after": v} for f, v in changes.items() if getattr(locked, f) != v}
-    for field, change in diff.items():
-        setattr(locked, field, change["after"])
+    diff = changes_apply(locked, changes)
     if diff:
         locked.full_clean(exclude=["password"])
         locked.save(update_fields=list(diff))

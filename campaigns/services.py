@@ -15,6 +15,7 @@ from campaigns.models import (
     CampaignLocation,
     CampaignStatus,
 )
+from kmeme.changes import changes_apply
 from kmeme.errors import ApplicationError
 from remix.models import Layer, RemixNode
 
@@ -158,9 +159,7 @@ def campaign_update(
     if unknown:
         raise ApplicationError(f"These fields are not edited here: {', '.join(sorted(unknown))}.", code="read_only")
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
-    diff = {f: {"before": getattr(campaign, f), "after": v} for f, v in changes.items() if getattr(campaign, f) != v}
-    for field, change in diff.items():
-        setattr(campaign, field, change["after"])
+    diff = changes_apply(campaign, changes)
     campaign.full_clean()
     campaign.save()
     if master_nodes is not None:

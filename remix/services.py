@@ -13,6 +13,7 @@ from procrastinate.exceptions import AlreadyEnqueued
 from accounts.models import User
 from accounts.services import audit_log_record
 from kmeme.ai.embeddings import embeddings_provider
+from kmeme.changes import changes_apply
 from kmeme.errors import ApplicationError
 from kmeme.platforms import Platform, platform_from_url
 from remix.cache import node_cache_invalidate
@@ -202,11 +203,9 @@ def node_change(*, node: RemixNode, actor: User | None, changes: dict[str, Any],
     if unknown:
         raise ApplicationError(f"These fields are not edited here: {', '.join(sorted(unknown))}.", code="read_only")
     cleaned = {field: value.strip() if isinstance(value, str) else value for field, value in changes.items()}
-    diff = {f: {"before": getattr(node, f), "after": v} for f, v in cleaned.items() if getattr(node, f) != v}
+    diff = changes_apply(node, cleaned)
     if not diff:
         return False
-    for field, change in diff.items():
-        setattr(node, field, change["after"])
     node.platform = platform_from_url(node.source_url)
     node.full_clean()
     node.save(update_fields=[*diff, "platform", "updated_at"])
