@@ -16,6 +16,8 @@ from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -84,8 +86,26 @@ def _code_for(exc: exceptions.APIException) -> str:
     return detail_code if isinstance(detail_code, str) else "error"
 
 
+def _render_as_json(context: dict[str, Any]) -> None:
+    """An error is JSON whatever the view renders on success (guide.txt is text/plain) and whatever the client's
+    Accept header chose: DRF renders an error with the renderer negotiated for the success, so a text renderer
+    would turn the error body into a Python dict's repr. The handler runs before `finalize_response` reads the
+    request's renderer, so choosing it here covers every view, and a 406 from negotiation itself."""
+    request = context.get("request")
+    if isinstance(request, Request):
+        request.accepted_renderer = JSONRenderer()
+        request.accepted_media_type = JSONRenderer.media_type
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF EXCEPTION_HANDLER: every error, ours or DRF's, in one shape."""
+    """DRF EXCEPTION_HANDLER: every error, ours or DRF's, in one shape, always as application/json."""
+    response = _error_response(exc, context)
+    if response is not None:
+        _render_as_json(context)
+    return response
+
+
+def _error_response(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ApplicationError):
         response = Response(
             error_body(status_code=exc.status_code, code=exc.code, message=exc.message, details=exc.details),

@@ -32,5 +32,10 @@ _DESCRIPTIONS = {
 }
 
 
-def ERROR_RESPONSES(*statuses: int) -> dict[int, OpenApiResponse]:
-    return {code: OpenApiResponse(response=ErrorSerializer, description=_DESCRIPTIONS[code]) for code in statuses}
+def ERROR_RESPONSES(*statuses: int) -> dict[tuple[int, str], OpenApiResponse]:
+    """The error responses of an operation; always application/json, whatever its success is rendered as
+    (kmeme.errors renders every error as JSON)."""
+    return {
+        (code, "application/json"): OpenApiResponse(response=ErrorSerializer, description=_DESCRIPTIONS[code])
+        for code in statuses
+    }

@@ -10,7 +10,6 @@ from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny, IsAuthenticated
-from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -152,7 +151,7 @@ class NodeGuideApi(APIView):
     """The recipe as a plain-text guide to download."""
 
     permission_classes = [AllowAny]
-    renderer_classes = [PlainTextRenderer, JSONRenderer]
+    renderer_classes = [PlainTextRenderer]  # errors are JSON all the same (kmeme.errors)
 
     @extend_schema(
         operation_id="nodes_guide",

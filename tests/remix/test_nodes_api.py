@@ -7,6 +7,7 @@ import json
 import pytest
 from django.core.cache import cache
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
@@ -88,6 +89,39 @@ def test_the_text_guide_downloads_as_a_file():
     assert "attachment;" in response["Content-Disposition"]
     text = response.content.decode()
     assert "128.0 BPM" in text and "클로즈업" in text and "#성수카페" in text
+
+
+def _json_error(response, status: int, code: str) -> dict:
+    assert response.status_code == status
+    assert response["Content-Type"] == "application/json", response.content[:200]
+    error = response.json()["error"]
+    assert set(error) == {"status", "code", "message", "details", "request_id"}
+    assert (error["status"], error["code"]) == (status, code)
+    return error
+
+
+@pytest.mark.parametrize("accept", [None, "*/*", "text/plain", "text/plain, application/json;q=0.5"])
+def test_the_text_guide_answers_its_errors_in_the_json_error_shape(creator, accept):
+    headers = {"HTTP_ACCEPT": accept} if accept else {}
+    private, _ = node_in_review(title="Secret")
+    missing = "00000000-0000-4000-8000-000000000000"
+    for node_id in (missing, private.public_id):
+        for client in (client_for(), client_for(creator)):
+            _json_error(client.get(f"/api/v1/nodes/{node_id}/guide.txt", **headers), 404, "not_found")
+    bad_token = APIClient()
+    bad_token.credentials(HTTP_AUTHORIZATION="Bearer not-a-jwt")
+    master = published_master()
+    _json_error(bad_token.get(f"/api/v1/nodes/{master.public_id}/guide.txt", **headers), 401, "token_not_valid")
+    session = Client(enforce_csrf_checks=True)
+    session.force_login(creator)
+    _json_error(session.post(f"/api/v1/nodes/{master.public_id}/guide.txt", **headers), 403, "permission_denied")
+    _json_error(client_for().post(f"/api/v1/nodes/{master.public_id}/guide.txt", **headers), 405, "method_not_allowed")
+
+
+def test_the_text_guide_refuses_to_be_json_in_the_json_error_shape():
+    master = published_master()
+    response = client_for().get(f"/api/v1/nodes/{master.public_id}/guide.txt", HTTP_ACCEPT="application/json")
+    _json_error(response, 406, "not_acceptable")
 
 
 def test_unpublished_nodes_are_invisible_and_their_existence_is_not_revealed(creator):
