@@ -52,7 +52,11 @@ class AnalysisCreateApi(APIView):
         },
         description=(
             "Rate limits: 10 per minute and 100 per hour per user; quota: 50 per user per day (resets at midnight, "
-            "Asia/Seoul by default). Past either: 429 with `Retry-After`."
+            "Asia/Seoul by default). Past either: 429 with `Retry-After`. "
+            "A link our server will not fetch is refused with 400 `url_not_allowed` (`details.reason`: `scheme`, "
+            "`credentials`, `host`, `malformed`, or `address` when its host is or resolves to a private, loopback, "
+            "link-local, multicast, reserved or unspecified address), and a host that does not resolve with 400 "
+            "`url_unresolvable`; nothing is stored and the quota is not used."
         ),
     )
     def post(self, request: Request) -> Response:

@@ -15,6 +15,7 @@ from accounts.services import audit_log_record
 from kmeme.ai.embeddings import embeddings_provider
 from kmeme.changes import changes_apply
 from kmeme.errors import ApplicationError
+from kmeme.media.guard import url_check
 from kmeme.platforms import Platform, platform_from_url
 from remix.cache import node_cache_invalidate
 from remix.embeddings import node_embedding_refresh, nodes_for_embedding
@@ -186,7 +187,13 @@ def node_analysis_start(
 
 @transaction.atomic
 def node_submit(*, user: User, video_url: str, title: str = "") -> tuple[RemixNode, int]:
-    """A submitted video URL becomes a master node in analysis, with its job (API, admin and commands alike)."""
+    """A submitted video URL becomes a master node in analysis, with its job (API, admin and commands alike).
+
+    A link our server must not fetch (not http(s), with credentials, or resolving to a private, loopback,
+    link-local, multicast, reserved or unspecified address) is refused first (MediaError `url_not_allowed`, or
+    `url_unresolvable`): nothing is written and no job is queued. The download checks again, connecting only
+    to the addresses it checked."""
+    url_check(url=video_url)
     platform = platform_from_url(video_url)
     node = node_create(title=title.strip() or f"{Platform(platform).label} video", source_url=video_url, owner=user)
     return node, node_analysis_start(node=node, actor=user, reason="analysis requested")

@@ -14,7 +14,8 @@ Project infrastructure: it imports no app. The modules, each importing only thos
 
     types   MediaError and the result dataclasses
     limits  the limits from settings, and the errors for breaking them
-    guard   media_host_check: no fetching from private or local addresses
+    guard   url_check (at submission) and PinnedHosts (each download): only public addresses, connected to
+            exactly as checked
     fetch   media_fetch: direct links over HTTP, platform links through yt-dlp
     tempo   estimate_bpm: the beat of an audio signal
     scenes  the scene-cut detector

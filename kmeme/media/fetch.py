@@ -2,23 +2,35 @@
 
 from __future__ import annotations
 
+import functools
+import http.client
 import logging
 import mimetypes
 import re
 import shutil
 import tempfile
 import time
+import urllib.request
+from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import httpcore2
 import httpx2 as httpx  # the maintained httpx line (same API), already required by the AI SDKs
 import yt_dlp
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.utils.text import get_valid_filename
+from yt_dlp.downloader import get_suitable_downloader
+from yt_dlp.downloader.dash import DashSegmentsFD
+from yt_dlp.downloader.http import HttpFD
+from yt_dlp.networking._urllib import HTTPHandler as YtdlpHTTPHandler
+from yt_dlp.networking._urllib import RedirectHandler as YtdlpRedirectHandler
+from yt_dlp.networking._urllib import UrllibRH
+from yt_dlp.networking.exceptions import RequestError, UnsupportedRequest
 
-from kmeme.media.guard import media_host_check
+from kmeme.media.guard import PinnedHosts, url_shape_check
 from kmeme.media.limits import fetch_timeout_s, max_bytes, timed_out, too_large, unreachable
 from kmeme.media.types import FetchedMedia, MediaError
 from kmeme.platforms import Platform
@@ -61,13 +73,16 @@ def media_fetch(*, url: str, platform: str, node_public_id: str) -> FetchedMedia
             code="media_invalid",
             details={"url": url, "scheme": scheme},
         )
-    media_host_check(url=url)
+    # Checked before anything is requested; the download then connects only to the addresses checked here.
+    parts = url_shape_check(url=url)
+    pins = PinnedHosts()
+    pins.addresses(parts.hostname or "", parts.port or (443 if scheme == "https" else 80))
     with tempfile.TemporaryDirectory(prefix="kmeme-fetch-") as tmp:
         if platform == Platform.DIRECT:
-            local_path, content_type = _http_download(url=url, dest_dir=Path(tmp))
+            local_path, content_type = _http_download(url=url, dest_dir=Path(tmp), pins=pins)
             method = "http"
         else:
-            local_path, content_type = _ytdlp_download(url=url, dest_dir=Path(tmp))
+            local_path, content_type = _ytdlp_download(url=url, dest_dir=Path(tmp), pins=pins)
             method = "yt-dlp"
         size = local_path.stat().st_size
         if size > max_bytes():
@@ -79,7 +94,49 @@ def media_fetch(*, url: str, platform: str, node_public_id: str) -> FetchedMedia
     return FetchedMedia(storage_name=storage_name, size_bytes=size, content_type=content_type, method=method)
 
 
-def _http_download(*, url: str, dest_dir: Path) -> tuple[Path, str]:
+class _PinnedNetworkBackend(httpcore2.SyncBackend):
+    """httpcore's sockets, opened to the addresses the guard checked for the host instead of a fresh lookup.
+
+    httpcore still knows the host by name, so TLS sends it as SNI and verifies the certificate against it, and
+    the Host header is the URL's; only where the TCP connection goes is decided here. Every connection, the
+    first and each redirect's to a new host, asks `pins`, which resolves a host once and refuses it unless all
+    its addresses are public."""
+
+    def __init__(self, pins: PinnedHosts) -> None:
+        self._pins = pins
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore2.NetworkStream:
+        error: Exception | None = None
+        for address in self._pins.addresses(host, port):
+            try:
+                return super().connect_tcp(str(address), port, timeout, local_address, socket_options)
+            except (httpcore2.ConnectError, httpcore2.ConnectTimeout) as exc:
+                error = exc
+        raise error if error is not None else httpcore2.ConnectError(f"no address for {host}")
+
+
+class _PinnedTransport(httpx.HTTPTransport):
+    """httpx's own transport (request mapping, errors, streaming), over a connection pool on the pinned backend.
+
+    HTTPTransport builds its pool without a way to pass a network backend, so the pool is replaced after its
+    __init__; no proxy from the environment is used (trust_env=False), since a proxy would connect for us."""
+
+    def __init__(self, *, pins: PinnedHosts) -> None:
+        super().__init__(trust_env=False)
+        self._pool = httpcore2.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(trust_env=False),
+            network_backend=_PinnedNetworkBackend(pins),
+        )
+
+
+def _http_download(*, url: str, dest_dir: Path, pins: PinnedHosts) -> tuple[Path, str]:
     limit = max_bytes()
     timeout_s = fetch_timeout_s()
     deadline = time.monotonic() + timeout_s
@@ -87,11 +144,14 @@ def _http_download(*, url: str, dest_dir: Path) -> tuple[Path, str]:
     try:
         with (
             httpx.Client(
+                transport=_PinnedTransport(pins=pins),
+                trust_env=False,
                 follow_redirects=True,
                 max_redirects=_MAX_REDIRECTS,
                 timeout=timeout,
                 headers={"User-Agent": _USER_AGENT, "Accept-Encoding": "identity"},
-                event_hooks={"request": [lambda request: media_host_check(url=str(request.url))]},
+                # Every hop's shape (scheme, credentials); its address is checked when its connection opens.
+                event_hooks={"request": [lambda request: url_shape_check(url=str(request.url))]},
             ) as client,
             client.stream("GET", url) as response,
         ):
@@ -158,14 +218,140 @@ class _YtdlpLogger:
 
 def _ytdlp_format() -> str:
     """Prefer one MP4 file of at most 720p. Separate video+audio streams only when ffmpeg can merge them:
-    nothing is ever downloaded to make that possible."""
-    single = "b[ext=mp4][height<=?720]/b[height<=?720]/w[ext=mp4]/w"
+    nothing is ever downloaded to make that possible. Only formats fetched over http(s) by yt-dlp itself
+    (`[protocol^=http]`: https, http, http_dash_segments): HLS, RTMP and the like may be handed to ffmpeg or
+    another program, whose connections the guard cannot see."""
+    http = "[protocol^=http]"
+    single = f"b[ext=mp4][height<=?720]{http}/b[height<=?720]{http}/w[ext=mp4]{http}/w{http}"
     if shutil.which("ffmpeg"):
-        return f"bv*[ext=mp4][height<=720]+ba[ext=m4a]/{single}"
+        return f"bv*[ext=mp4][height<=720]{http}+ba[ext=m4a]{http}/{single}"
     return single
 
 
-def _ytdlp_download(*, url: str, dest_dir: Path) -> tuple[Path, str]:
+class _PinnedYtdlpHTTPHandler(YtdlpHTTPHandler):
+    """yt-dlp's urllib handler, with http.client opening its sockets through the guard's PinnedHosts.
+
+    http.client connects with `self._create_connection((host, port), timeout, source_address)` and then, for
+    https, wraps the socket with the host name as SNI and for certificate checks; yt-dlp's own handler replaces
+    that function the same way (with its own resolver), so this is the hook it is built around."""
+
+    def __init__(self, *, pins: PinnedHosts, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._pins = pins
+
+    def _connection(self, connection_class: type[http.client.HTTPConnection], *args: Any, **kwargs: Any) -> Any:
+        connection = connection_class(*args, **kwargs)
+        connection._create_connection = self._pins.connect  # type: ignore[attr-defined]
+        return connection
+
+    def http_open(self, req: urllib.request.Request) -> Any:
+        return self.do_open(functools.partial(self._connection, http.client.HTTPConnection), req)
+
+    def https_open(self, req: urllib.request.Request) -> Any:
+        return self.do_open(
+            functools.partial(self._connection, http.client.HTTPSConnection), req, context=self._context
+        )
+
+
+class _CheckedRedirectHandler(YtdlpRedirectHandler):
+    """A redirect's target must pass the same shape check as the submitted link (its address is checked when
+    its connection opens)."""
+
+    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> Any:
+        url_shape_check(url=newurl)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+class _GuardRefused(RequestError):
+    """The guard refused a request yt-dlp made. A RequestError, so yt-dlp treats it as a failed request (not as a
+    bug in the handler) and keeps it as the cause of the error it reports; _media_error_in finds it there."""
+
+    def __init__(self, error: MediaError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+class _PinnedUrllibRH(UrllibRH):
+    """The only request handler our yt-dlp has: http(s) only, no proxies, no file/ftp/data URLs, every socket
+    through PinnedHosts and every redirect through the shape check."""
+
+    _SUPPORTED_URL_SCHEMES = ("http", "https")
+    _SUPPORTED_PROXY_SCHEMES = ()
+    _SUPPORTED_FEATURES = ()
+
+    def __init__(self, *, pins: PinnedHosts, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._pins = pins
+
+    def _check_proxies(self, proxies: dict[str, str | None]) -> None:
+        if any(proxy for key, proxy in proxies.items() if key != "no"):
+            raise UnsupportedRequest("proxies are not used for media downloads")
+
+    def _send(self, request: Any) -> Any:
+        try:
+            return super()._send(request)
+        except MediaError as exc:
+            raise _GuardRefused(exc) from exc
+
+    def _create_instance(self, proxies: Any, cookiejar: Any, legacy_ssl_support: Any = None) -> Any:
+        opener = urllib.request.OpenerDirector()
+        for handler in (
+            _PinnedYtdlpHTTPHandler(
+                pins=self._pins, context=self._make_sslcontext(legacy_ssl_support=legacy_ssl_support)
+            ),
+            urllib.request.HTTPCookieProcessor(cookiejar),
+            urllib.request.UnknownHandler(),
+            urllib.request.HTTPDefaultErrorHandler(),
+            urllib.request.HTTPErrorProcessor(),
+            _CheckedRedirectHandler(),
+        ):
+            opener.add_handler(handler)
+        opener.addheaders = []
+        return opener
+
+
+# The downloaders that fetch through yt-dlp's request handlers (so through _PinnedUrllibRH): no external program.
+_NATIVE_DOWNLOADERS = (HttpFD, DashSegmentsFD)
+
+
+class _PinnedYoutubeDL(yt_dlp.YoutubeDL):
+    """yt-dlp whose every request (extractor pages and APIs, the download, its fragments) goes through
+    _PinnedUrllibRH, and which never hands a download to ffmpeg or another program."""
+
+    def __init__(self, params: dict[str, Any], *, pins: PinnedHosts) -> None:
+        self._pins = pins
+        super().__init__(params)
+
+    def build_request_director(self, handlers: Any, preferences: Any = None) -> Any:
+        return super().build_request_director([functools.partial(_PinnedUrllibRH, pins=self._pins)], preferences)
+
+    def dl(self, name: str, info: dict[str, Any], subtitle: bool = False, test: bool = False) -> Any:
+        downloader = get_suitable_downloader(info, self.params, to_stdout=(name == "-"))
+        if downloader not in _NATIVE_DOWNLOADERS:
+            raise unreachable(url=str(info.get("url", "")), reason=f"{info.get('protocol')} downloads are not used")
+        return super().dl(name, info, subtitle=subtitle, test=test)
+
+
+def _media_error_in(exc: BaseException | None) -> MediaError | None:
+    """The guard's (or a limit's) MediaError that yt-dlp raised through or wrapped, if that is what stopped it:
+    yt-dlp wraps errors in its own (DownloadError.exc_info, ExtractorError.cause, exception chaining)."""
+    pending, seen = [exc], set()
+    while pending:
+        current = pending.pop(0)
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, MediaError):
+            return current
+        if isinstance(current, (_FetchAborted, _GuardRefused)):
+            return current.error
+        exc_info = getattr(current, "exc_info", None)
+        pending += [exc_info[1] if isinstance(exc_info, tuple) else None, getattr(current, "cause", None)]
+        pending += [current.__cause__, current.__context__]
+    return None
+
+
+def _ytdlp_download(*, url: str, dest_dir: Path, pins: PinnedHosts) -> tuple[Path, str]:
     limit = max_bytes()
     timeout_s = fetch_timeout_s()
     started = time.monotonic()
@@ -204,22 +390,31 @@ def _ytdlp_download(*, url: str, dest_dir: Path) -> tuple[Path, str]:
         "writesubtitles": False,
         "writethumbnail": False,
         "http_headers": {"Accept-Encoding": "identity"},
+        "proxy": "",  # never a proxy from the environment: it would connect for us, past the guard
+        "external_downloader": {"default": "native"},
+        "hls_prefer_native": True,
     }
     try:
-        with yt_dlp.YoutubeDL(options) as ydl:
+        with _PinnedYoutubeDL(options, pins=pins) as ydl:
             info = ydl.extract_info(url, download=True)
+    except MediaError:
+        raise
     except _FetchAborted as exc:
         raise exc.error from exc
     except yt_dlp.utils.DownloadError as exc:
         cause = exc.exc_info[1] if exc.exc_info else None
-        if isinstance(cause, _FetchAborted):
-            raise cause.error from exc
+        stopped_by = _media_error_in(exc)
+        if stopped_by is not None:
+            raise stopped_by from exc
         message = str(exc)
         if "timed out" in message.lower() or isinstance(cause, TimeoutError):
             raise timed_out(url=url, timeout_s=timeout_s) from exc
         http_status = getattr(cause, "status", None) if cause is not None else None
         raise unreachable(url=url, reason=_strip_ytdlp_prefix(message), http_status=http_status) from exc
     except yt_dlp.utils.YoutubeDLError as exc:
+        stopped_by = _media_error_in(exc)
+        if stopped_by is not None:
+            raise stopped_by from exc
         raise unreachable(url=url, reason=_strip_ytdlp_prefix(str(exc))) from exc
 
     files = [p for p in dest_dir.iterdir() if p.is_file() and not p.name.endswith((".part", ".ytdl"))]

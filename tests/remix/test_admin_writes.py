@@ -153,6 +153,22 @@ def test_an_invalid_video_url_on_the_add_form_creates_nothing(editor_session):
     assert not ProcrastinateJob.objects.exists()
 
 
+def test_a_video_url_on_a_private_address_is_refused_on_the_add_form_and_creates_nothing(editor_session, settings):
+    settings.MEDIA_ALLOW_PRIVATE_HOSTS = False
+    url = reverse("admin:remix_remixnode_add")
+    data = admin_form(editor_session, url, "remixnode")
+    data.update(source_url="http://[::ffff:169.254.169.254]/latest/meta-data/", title="Metadata")
+
+    response = editor_session.post(url, data)
+
+    assert response.status_code == 200
+    assert form_errors(response) == [
+        "Links to private, local or otherwise non-public network addresses are not accepted."
+    ]
+    assert not RemixNode.objects.exists()
+    assert not ProcrastinateJob.objects.exists()
+
+
 # --- RemixNode: forks belong to their creators ---------------------------------------------------------------------
 
 

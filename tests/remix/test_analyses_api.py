@@ -10,7 +10,9 @@ from rest_framework.test import APIClient
 from accounts.models import Role
 from kmeme.errors import ApplicationError
 from kmeme.limits import quota_consume
+from kmeme.media import MediaError, guard
 from remix.models import NodeStatus, RemixNode
+from remix.services import node_submit
 from tests.accounts.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -65,6 +67,87 @@ def test_bad_input_is_a_400_naming_the_field_and_nothing_is_written(creator_clie
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "validation_error"
     assert field in response.json()["error"]["details"]
+    assert not RemixNode.objects.exists() and not ProcrastinateJob.objects.exists()
+
+
+@pytest.fixture
+def guarded_dns(settings, monkeypatch):
+    """The address rule on, and the guard's resolver answering without the network: internal names resolve to
+    private addresses, every other name to a public one."""
+    settings.MEDIA_ALLOW_PRIVATE_HOSTS = False
+    table = {
+        "localhost": ["127.0.0.1", "::1"],
+        "internal.test": ["10.0.0.8"],
+        "mixed.test": ["93.184.215.14", "192.168.0.10"],
+        "v6.test": ["::1"],
+    }
+    monkeypatch.setattr(guard, "host_resolve", lambda host, port: table.get(host, ["93.184.215.14"]))
+
+
+NOT_FETCHED = [
+    "http://127.0.0.1/v.mp4",
+    "http://localhost:8000/v.mp4",
+    "http://[::1]/v.mp4",
+    "http://[::ffff:127.0.0.1]/v.mp4",
+    "http://[::ffff:7f00:1]/v.mp4",
+    "http://169.254.169.254/latest/meta-data/",
+    "http://[fe80::1]/v.mp4",
+    "http://10.0.0.8/v.mp4",
+    "http://192.168.1.1/v.mp4",
+    "http://224.0.0.1/v.mp4",
+    "http://0.0.0.0/v.mp4",
+    "http://[::]/v.mp4",
+    "http://240.0.0.1/v.mp4",
+    "http://internal.test/v.mp4",
+    "http://mixed.test/v.mp4",
+    "http://v6.test/v.mp4",
+    "https://user:pass@www.tiktok.com/@a/video/1",
+    "https://user@cdn.example.com/v.mp4",
+]
+
+
+@pytest.mark.parametrize("url", NOT_FETCHED)
+def test_a_link_our_server_must_not_fetch_is_refused_at_submission_and_nothing_is_written(
+    creator_client, guarded_dns, url
+):
+    response = creator_client.post(URL, {"video_url": url}, format="json")
+
+    assert response.status_code == 400 and response["Content-Type"] == "application/json"
+    error = response.json()["error"]
+    assert (error["status"], error["code"]) == (400, "url_not_allowed"), error
+    assert error["details"]["url"] == url
+    assert not RemixNode.objects.exists() and not ProcrastinateJob.objects.exists()
+    # The quota was not spent: the next (public) link still has 49 left after it.
+    accepted = creator_client.post(URL, {"video_url": "https://www.tiktok.com/@a/video/1"}, format="json")
+    assert accepted.status_code == 202 and accepted.json()["quota_remaining"] == 49
+
+
+@pytest.mark.parametrize("url", ["http://2130706433/v.mp4", "http://0x7f.1/v.mp4", "http://0177.0.0.1/v.mp4"])
+def test_numeric_spellings_of_a_private_address_are_refused_by_the_api_and_by_the_service(guarded_dns, url):
+    """The API's URL validator already refuses these spellings (a 400 `validation_error`); the service, which the
+    admin, commands and jobs call too, refuses them by the address they spell."""
+    client = APIClient()
+    user = UserFactory()
+    client.force_authenticate(user)
+    response = client.post(URL, {"video_url": url}, format="json")
+    assert response.status_code == 400 and response.json()["error"]["code"] == "validation_error"
+
+    with pytest.raises(MediaError) as info:
+        node_submit(user=user, video_url=url)
+
+    assert (info.value.code, info.value.details["reason"]) == ("url_not_allowed", "address")
+    assert not RemixNode.objects.exists() and not ProcrastinateJob.objects.exists()
+
+
+def test_a_host_that_does_not_resolve_is_refused_at_submission(creator_client, settings, monkeypatch):
+    settings.MEDIA_ALLOW_PRIVATE_HOSTS = False
+
+    def no_such_host(host: str, port: int) -> list[str]:
+        raise OSError("Name or service not known")
+
+    monkeypatch.setattr(guard, "host_resolve", no_such_host)
+    response = creator_client.post(URL, {"video_url": "https://nowhere.example/v.mp4"}, format="json")
+    assert response.status_code == 400 and response.json()["error"]["code"] == "url_unresolvable"
     assert not RemixNode.objects.exists() and not ProcrastinateJob.objects.exists()
 
 

@@ -120,14 +120,15 @@ class _QuietServer(http.server.ThreadingHTTPServer):
 
 
 @contextmanager
-def serve(routes: dict[str, Handler]) -> Iterator[str]:
-    """Serve `routes` (path -> handler) on 127.0.0.1 on a free port; yields the base URL."""
+def serve(routes: dict[str, Handler], *, fallback: Handler | None = None) -> Iterator[str]:
+    """Serve `routes` (path -> handler) on 127.0.0.1 on a free port; yields the base URL. `fallback` answers
+    every other path (a 404 without it)."""
 
     class _Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
         def _dispatch(self) -> None:
-            handler = routes.get(unquote(self.path.split("?", 1)[0]))
+            handler = routes.get(unquote(self.path.split("?", 1)[0]), fallback)
             if handler is None:
                 self.send_error(404, "Not Found")
                 return
@@ -224,6 +225,16 @@ def trickle_handler(*, byte_every_s: float, total_bytes: int = 20) -> Handler:
                 time.sleep(byte_every_s)
         except OSError:  # the client gave up, as it should
             pass
+
+    return handle
+
+
+def counted(handler: Handler, requests: list[str]) -> Handler:
+    """`handler`, noting the path of every request it gets in `requests`."""
+
+    def handle(req: http.server.BaseHTTPRequestHandler) -> None:
+        requests.append(req.path)
+        handler(req)
 
     return handle
 
