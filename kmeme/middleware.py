@@ -8,7 +8,9 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from functools import wraps
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.utils.cache import patch_cache_control, patch_vary_headers
 
 _request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -97,3 +99,41 @@ class BaselineContentSecurityPolicyMiddleware:
         if response.get("Content-Type", "").startswith("text/html") and "Content-Security-Policy" not in response:
             response["Content-Security-Policy"] = BASELINE_CSP
         return response
+
+
+class ApiCacheControlMiddleware:
+    """No shared cache (a CDN, a company proxy) and no browser disk cache keeps an API answer meant for one viewer.
+
+    An answer to a request that carries credentials (a bearer token or a session cookie), or that is signed in,
+    or that is not a read, gets `Cache-Control: private, no-store`, replacing whatever the view set: it may be a
+    private node, someone's analysis, their profile, or a pair of tokens. Every API answer also varies on
+    `Authorization` and `Cookie`, so a cache that keeps an anonymous answer (a published recipe) never serves it
+    to a signed-in viewer, for whom the same URL can show more (their own private node), nor the other way round.
+    Anonymous reads keep the caching their view chose.
+    """
+
+    prefix = "/api/"
+    _READS = ("GET", "HEAD", "OPTIONS")
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not request.path.startswith(self.prefix):
+            return response
+        patch_vary_headers(response, ("Authorization", "Cookie"))
+        if self._depends_on_viewer(request):
+            if response.has_header("Cache-Control"):
+                del response["Cache-Control"]  # replaced, not merged: a view's public max-age must not survive
+            patch_cache_control(response, private=True, no_store=True)
+        return response
+
+    def _depends_on_viewer(self, request: HttpRequest) -> bool:
+        if request.method not in self._READS:
+            return True
+        if "HTTP_AUTHORIZATION" in request.META or settings.SESSION_COOKIE_NAME in request.COOKIES:
+            return True
+        # DRF sets the user it authenticated on the Django request too (also a test's force_authenticate).
+        user = getattr(request, "user", None)
+        return bool(user is not None and user.is_authenticated)

@@ -74,6 +74,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "kmeme.middleware.RequestIdMiddleware",
+    "kmeme.middleware.ApiCacheControlMiddleware",  # outside the rest: it sees the final response
     "kmeme.middleware.BaselineContentSecurityPolicyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
