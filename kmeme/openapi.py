@@ -1,9 +1,16 @@
-"""The error shape, declared once for the OpenAPI schema."""
+"""What the OpenAPI schema says about every operation: the error shape, declared once, and request bodies that
+refuse fields they do not know."""
 
 from __future__ import annotations
 
+import inspect
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
+
+from kmeme.serializers import StrictSerializer
 
 ErrorSerializer = inline_serializer(
     name="Error",
@@ -32,10 +39,34 @@ _DESCRIPTIONS = {
 }
 
 
-def ERROR_RESPONSES(*statuses: int) -> dict[tuple[int, str], OpenApiResponse]:
+# A paginated list's own reasons (kmeme.pagination).
+_LIST_DESCRIPTIONS = {
+    400: "Invalid filters or `page_size` (`validation_error`).",
+    404: "No such page: `page` is not a whole number from 1, or lies past the last page (`invalid_page`).",
+}
+
+
+def ERROR_RESPONSES(*statuses: int, paginated: bool = False) -> dict[tuple[int, str], OpenApiResponse]:
     """The error responses of an operation; always application/json, whatever its success is rendered as
-    (kmeme.errors renders every error as JSON)."""
+    (kmeme.errors renders every error as JSON). `paginated`: a list's 400 and 404 are about its query."""
+    descriptions = {**_DESCRIPTIONS, **_LIST_DESCRIPTIONS} if paginated else _DESCRIPTIONS
     return {
-        (code, "application/json"): OpenApiResponse(response=ErrorSerializer, description=_DESCRIPTIONS[code])
+        (code, "application/json"): OpenApiResponse(response=ErrorSerializer, description=descriptions[code])
         for code in statuses
     }
+
+
+class StrictSerializerExtension(OpenApiSerializerExtension):
+    """A StrictSerializer's request body says `additionalProperties: false`, as the server refuses unknown fields
+    (400 `validation_error`); generated clients and schema-driven tests then know it too."""
+
+    target_class = StrictSerializer
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        if direction == "request":
+            schema["additionalProperties"] = False
+        if schema.get("description") == inspect.getdoc(StrictSerializer):
+            del schema["description"]  # the base class's docstring, inherited: it says nothing about this body
+        return schema

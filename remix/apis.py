@@ -8,7 +8,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,6 +16,7 @@ from rest_framework.views import APIView
 from kmeme.errors import ApplicationError
 from kmeme.limits import quota_consume, quota_refund, rate_limits_check
 from kmeme.openapi import ERROR_RESPONSES
+from kmeme.pagination import PageNumberPagination
 from kmeme.renderers import PlainTextRenderer
 from kmeme.serializers import StrictSerializer
 from remix.cache import SIMILAR_TTL_S, cached, similar_key
@@ -89,23 +89,17 @@ class AnalysisDetailApi(APIView):
 # --- The public recipe API ---------------------------------------------------------------------------------------
 
 
-class NodePagination(PageNumberPagination):
-    page_size = 20
-    page_size_query_param = "page_size"
-    max_page_size = 100
-
-
 @extend_schema_view(
     get=extend_schema(
         operation_id="nodes_list",
         description="Published remix recipes, newest first.",
-        responses={200: NodeListSerializer(many=True), **ERROR_RESPONSES(400, 429)},
+        responses={200: NodeListSerializer(many=True), **ERROR_RESPONSES(400, 404, 429, paginated=True)},
     ),
 )
 class NodeListApi(ListAPIView):
     permission_classes = [AllowAny]
     serializer_class = NodeListSerializer
-    pagination_class = NodePagination
+    pagination_class = PageNumberPagination
     filterset_class = PublishedNodeFilter
 
     def get_queryset(self):

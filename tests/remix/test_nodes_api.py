@@ -57,6 +57,32 @@ def test_the_list_shows_only_published_nodes_with_filters_and_pages():
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "validation_error"
 
 
+@pytest.mark.parametrize("page", ["0", "-1", "abc", "1.5", "last", "3"])
+def test_a_page_that_is_not_a_page_is_a_404_invalid_page(page):
+    published_master("One")
+    published_master("Two")
+    response = client_for().get("/api/v1/nodes", {"page": page, "page_size": 1})
+    assert response.status_code == 404 and response["Content-Type"] == "application/json"
+    error = response.json()["error"]
+    assert (error["code"], error["details"]) == ("invalid_page", {"page": page})
+
+
+@pytest.mark.parametrize("page_size", ["0", "-5", "abc", ""])
+def test_a_page_size_that_is_not_a_whole_number_from_1_is_a_400(page_size):
+    response = client_for().get("/api/v1/nodes", {"page_size": page_size})
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "validation_error" and list(error["details"]) == ["page_size"]
+
+
+def test_pages_from_1_and_sizes_above_100_are_answered():
+    published_master("One")
+    published_master("Two")
+    assert client_for().get("/api/v1/nodes", {"page": 2, "page_size": 1}).json()["count"] == 2
+    assert len(client_for().get("/api/v1/nodes", {"page_size": 1000}).json()["results"]) == 2  # taken as 100
+    assert client_for().get("/api/v1/nodes", {"platform": "youtube", "page": 1}).status_code == 200  # empty page 1
+
+
 def test_the_list_costs_the_same_queries_for_2_or_20_nodes():
     def queries() -> int:
         with CaptureQueriesContext(connection) as ctx:
