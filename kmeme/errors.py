@@ -5,7 +5,8 @@ Every error a client can get from `/api/` has this shape::
     {"error": {"status": 404, "code": "not_found", "message": "…", "details": {…} | null,
                "request_id": "…"}}
 
-`code` is stable and machine-readable; `message` is for humans and may change.
+`code` is stable and machine-readable; `message` is for humans and may change. The error type itself,
+`ApplicationError`, is defined in kmeme/exceptions.py and imported from here.
 """
 
 from __future__ import annotations
@@ -15,34 +16,14 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
-from rest_framework import exceptions, status
+from rest_framework import exceptions
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from kmeme.exceptions import ApplicationError
 from kmeme.middleware import current_request_id
-
-
-class ApplicationError(Exception):
-    """A business rule refused the operation. Raised by services; rendered as a 4xx."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        code: str = "invalid_operation",
-        status_code: int = status.HTTP_400_BAD_REQUEST,
-        details: dict[str, Any] | None = None,
-        retry_after: int | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.status_code = status_code
-        self.details = details
-        self.retry_after = retry_after
-
 
 # DRF's own default codes, renamed where the default is vague.
 _CODE_BY_EXCEPTION: list[tuple[type[exceptions.APIException], str]] = [
