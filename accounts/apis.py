@@ -7,7 +7,6 @@ from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts.auth import firebase_token_verify
@@ -20,6 +19,7 @@ from accounts.serializers import (
 )
 from accounts.signin import auth_logout, auth_tokens_issue, auth_tokens_refresh, user_from_firebase
 from kmeme.openapi import ERROR_RESPONSES, ErrorSerializer
+from kmeme.throttles import AuthThrottle, with_default_throttles
 
 
 def _client_ip(request: Request) -> str | None:
@@ -34,7 +34,7 @@ def _client_ip(request: Request) -> str | None:
 class MeApi(APIView):
     """The signed-in user's own profile."""
 
-    @extend_schema(operation_id="me_retrieve", responses={200: MeSerializer, **ERROR_RESPONSES(401)})
+    @extend_schema(operation_id="me_retrieve", responses={200: MeSerializer, **ERROR_RESPONSES(401, 429)})
     def get(self, request: Request) -> Response:
         return Response(MeSerializer(request.user).data)
 
@@ -45,8 +45,7 @@ class FirebaseLoginApi(APIView):
     # No authentication here: a stale Authorization header must not stop anyone from signing in again.
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "auth"
+    throttle_classes = with_default_throttles(AuthThrottle)
 
     @extend_schema(
         operation_id="auth_firebase",
@@ -63,8 +62,7 @@ class FirebaseLoginApi(APIView):
             "(or links an existing account with that email once Firebase has verified it). "
             "Errors: 401 `invalid_firebase_token` (details.reason `expired` or `invalid`: get a fresh ID token); "
             "400 `firebase_email_missing`, `firebase_email_invalid`; 403 `email_not_verified`, `account_disabled`; "
-            "409 `email_in_use` (another Firebase account has this email); 429 `throttled` (20 a minute per client, "
-            "shared with `auth/refresh`)."
+            "409 `email_in_use` (another Firebase account has this email); 429 `throttled` (the limits below)."
         ),
     )
     def post(self, request: Request) -> Response:
@@ -82,8 +80,7 @@ class TokenRefreshApi(APIView):
 
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "auth"
+    throttle_classes = with_default_throttles(AuthThrottle)
 
     @extend_schema(
         operation_id="auth_refresh",
@@ -109,7 +106,7 @@ class LogoutApi(APIView):
         request=RefreshTokenSerializer,
         responses={
             204: OpenApiResponse(description="Signed out; the refresh token can no longer be used."),
-            **ERROR_RESPONSES(400, 401, 403),
+            **ERROR_RESPONSES(400, 401, 403, 429),
         },
         description=(
             "Blacklists the given refresh token (it must be the signed-in user's). The access token stays valid until "

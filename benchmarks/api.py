@@ -148,6 +148,9 @@ def main() -> None:
             "CACHE_KEY_PREFIX": prefix,
             "LOG_LEVEL": "WARNING",
             "STATIC_ROOT": str(ROOT / ".local" / "static"),
+            # All requests come anonymously from one address, far past the real 60 a minute: the counters still run
+            # (their cost is measured), they just never refuse.
+            "THROTTLE_ANON_RATE": "1000000/minute",
         }
         server = subprocess.Popen(  # noqa: S603 - our own app server
             [

@@ -1,10 +1,12 @@
-"""Per-user rate limits (django-ratelimit, in Redis) and the daily analysis quota (a Redis counter).
+"""Rate limits (django-ratelimit's window counters, in Redis) and the daily analysis quota (a Redis counter).
 
-Both refuse with a 429 in the API's error shape and a Retry-After header.
+Both refuse with a 429 in the API's error shape and a Retry-After header. The API's throttles (kmeme/throttles.py)
+count through `rate_limit_count` too, so every limit a client can meet is counted, and refused, the same way.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import suppress
 from datetime import datetime, timedelta
 
@@ -15,22 +17,41 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django_ratelimit.core import get_usage
 
-from kmeme.errors import ApplicationError
+from kmeme.exceptions import ApplicationError
+
+_PERIOD_WORDS = {"s": "second", "m": "minute", "h": "hour", "d": "day"}
+
+
+def rate_text(rate: str) -> str:
+    """ "10/m" or "10/minute" as "10 per minute"."""
+    count, _, period = rate.partition("/")
+    return f"{count} per {_PERIOD_WORDS.get(period[:1], period)}"
+
+
+def rate_limit_count(
+    *, request: HttpRequest, scope: str, rate: str, key: str | Callable[[str, HttpRequest], str]
+) -> None:
+    """Count this request against `rate` for `key` (a django-ratelimit key, e.g. "user") in `scope`; refuse past it.
+
+    The counter is a `cache.add` then `cache.incr` in the default cache (Redis): atomic, so requests at once can never
+    take more than the rate between them. Windows are fixed, jittered per key so they do not all end together.
+    """
+    usage = get_usage(request, group=f"{scope}:{rate}", key=key, rate=rate, increment=True)
+    if usage and usage["should_limit"]:
+        wait = max(int(usage["time_left"]), 1)
+        raise ApplicationError(
+            f"Too many requests: at most {rate_text(rate)} ({scope}). Try again in {wait} s.",
+            code="throttled",
+            status_code=429,
+            details={"scope": scope, "limit": rate, "retry_after_seconds": wait},
+            retry_after=wait,
+        )
 
 
 def rate_limits_check(*, request: HttpRequest, group: str, rates: list[str]) -> None:
     """Count this request against each rate ("10/m", "100/h") for the signed-in user; refuse past any of them."""
     for rate in rates:
-        usage = get_usage(request, group=f"{group}:{rate}", key="user", rate=rate, increment=True)
-        if usage and usage["should_limit"]:
-            wait = max(int(usage["time_left"]), 1)
-            raise ApplicationError(
-                f"Too many requests: at most {rate.replace('/m', ' per minute').replace('/h', ' per hour')}.",
-                code="throttled",
-                status_code=429,
-                details={"limit": rate, "retry_after_seconds": wait},
-                retry_after=wait,
-            )
+        rate_limit_count(request=request, scope=group, rate=rate, key="user")
 
 
 def quota_key(user_id: int) -> str:

@@ -1,5 +1,5 @@
-"""What the OpenAPI schema says about every operation: the error shape, declared once, and request bodies that
-refuse fields they do not know."""
+"""What the OpenAPI schema says about every operation: the error shape, declared once, request bodies that
+refuse fields they do not know, and the rate limits each request counts against."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ import inspect
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiSerializerExtension
+from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
 from kmeme.serializers import StrictSerializer
+from kmeme.throttles import throttles_description
 
 ErrorSerializer = inline_serializer(
     name="Error",
@@ -70,3 +72,17 @@ class StrictSerializerExtension(OpenApiSerializerExtension):
         if schema.get("description") == inspect.getdoc(StrictSerializer):
             del schema["description"]  # the base class's docstring, inherited: it says nothing about this body
         return schema
+
+
+class AutoSchema(SpectacularAutoSchema):
+    """Appends to each operation's description the rate limits its request counts against.
+
+    Read from the view's own throttles and the configured rates, so the documented limits are the enforced ones.
+    """
+
+    def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
+        operation = super().get_operation(*args, **kwargs)
+        limits = throttles_description(self.view, self.method) if operation is not None else ""
+        if limits:
+            operation["description"] = "\n\n".join(filter(None, [operation.get("description", ""), limits]))
+        return operation

@@ -9,6 +9,7 @@ has no defaults for secrets or hosts and refuses to start without them.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -190,6 +191,24 @@ STORAGES = {
     },
 }
 
+# --- API rate limits (DRF throttles counted in Redis, kmeme/throttles.py) ------------------------------------
+# Every anonymous request counts against `anon` (per client IP), every signed-in one against `user` (per user), every
+# signed-in write (POST/PUT/PATCH/DELETE) against `write` too; similar search, forking and signing in add their own.
+THROTTLE_RATES = {
+    "anon": env.str("THROTTLE_ANON_RATE", default="60/minute"),
+    "user": env.str("THROTTLE_USER_RATE", default="600/minute"),
+    "write": env.str("THROTTLE_WRITE_RATE", default="30/minute"),
+    "fork": env.str("THROTTLE_FORK_RATE", default="10/hour"),
+    "similar": env.str("THROTTLE_SIMILAR_RATE", default="20/minute"),
+    "auth": env.str("THROTTLE_AUTH_RATE", default="20/minute"),
+}
+for _scope, _rate in THROTTLE_RATES.items():
+    if not re.fullmatch(r"[1-9][0-9]*/(second|minute|hour|day)", _rate):
+        raise ImproperlyConfigured(
+            f"THROTTLE_{_scope.upper()}_RATE is {_rate!r}: write a count per second, minute, hour or day, "
+            "e.g. 60/minute."
+        )
+
 # --- DRF, OpenAPI, JWT, CORS ---------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -200,9 +219,14 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "kmeme.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "kmeme.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "kmeme.errors.api_exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"anon": "60/minute", "user": "600/minute", "auth": "20/minute"},
+    "DEFAULT_THROTTLE_CLASSES": [
+        "kmeme.throttles.AnonThrottle",
+        "kmeme.throttles.UserThrottle",
+        "kmeme.throttles.WriteThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": THROTTLE_RATES,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     # How many proxies in front of us append to X-Forwarded-For; throttles key on the client address
     # that many hops back. 0: trust only the socket's address, so a client cannot pick its own.

@@ -14,11 +14,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from kmeme.errors import ApplicationError
-from kmeme.limits import quota_consume, quota_refund, rate_limits_check
+from kmeme.limits import quota_consume, quota_refund, rate_limits_check, rate_text
 from kmeme.openapi import ERROR_RESPONSES
 from kmeme.pagination import PageNumberPagination
 from kmeme.renderers import PlainTextRenderer
 from kmeme.serializers import StrictSerializer
+from kmeme.throttles import ForkThrottle, SimilarThrottle, with_default_throttles
 from remix.cache import SIMILAR_TTL_S, cached, similar_key
 from remix.filters import PublishedNodeFilter
 from remix.forks import fork_delete, fork_publish, fork_update, node_fork
@@ -51,8 +52,9 @@ class AnalysisCreateApi(APIView):
             **ERROR_RESPONSES(400, 401, 429),
         },
         description=(
-            "Rate limits: 10 per minute and 100 per hour per user; quota: 50 per user per day (resets at midnight, "
-            "Asia/Seoul by default). Past either: 429 with `Retry-After`. "
+            f"Analyses have limits of their own: {' and '.join(map(rate_text, settings.ANALYSIS_RATE_LIMITS))} per "
+            f"user (429 `throttled`), and a quota of {settings.ANALYSIS_DAILY_QUOTA} per user per day, reset at "
+            f"midnight ({settings.TIME_ZONE}; 429 `quota_exceeded`). Past either: `Retry-After` says when to retry. "
             "A link our server will not fetch is refused with 400 `url_not_allowed` (`details.reason`: `scheme`, "
             "`credentials`, `host`, `malformed`, or `address` when its host is or resolves to a private, loopback, "
             "link-local, multicast, reserved or unspecified address), and a host that does not resolve with 400 "
@@ -77,7 +79,7 @@ class AnalysisDetailApi(APIView):
     """Where a submitted video is in the pipeline: probe results, latest analysis and brief, last error."""
 
     @extend_schema(
-        operation_id="analyses_retrieve", responses={200: AnalysisStatusSerializer, **ERROR_RESPONSES(401, 404)}
+        operation_id="analyses_retrieve", responses={200: AnalysisStatusSerializer, **ERROR_RESPONSES(401, 404, 429)}
     )
     def get(self, request: Request, node_id: UUID) -> Response:
         node = node_with_latest_work(public_id=str(node_id), viewer=request.user)
@@ -168,6 +170,8 @@ class NodeGuideApi(APIView):
 class NodeForkApi(APIView):
     """Fork a published master: a draft remix you own, linked to it by the mutations you name."""
 
+    throttle_classes = with_default_throttles(ForkThrottle)
+
     @extend_schema(
         operation_id="nodes_fork",
         request=ForkCreateSerializer,
@@ -205,6 +209,7 @@ class NodeSimilarApi(APIView):
     """Published remixes most like this one (cosine similarity of their embeddings)."""
 
     permission_classes = [AllowAny]
+    throttle_classes = with_default_throttles(SimilarThrottle)
 
     @extend_schema(
         operation_id="nodes_similar",

@@ -55,6 +55,14 @@ def _clean_cache() -> Iterator[None]:
 
 
 @pytest.fixture
+def real_rates(settings) -> dict[str, str]:
+    """The API's real rate limits (kmeme/settings_test.py raises a few for the tests that need volume)."""
+    rates = dict(settings.THROTTLE_RATES)
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    return rates
+
+
+@pytest.fixture
 def editor_user():
     """An editor (staff, in the Editors group), made as an admin would make one."""
     return UserFactory(role=Role.EDITOR, display_name="Editor Kim")

@@ -287,7 +287,7 @@ def test_sign_in_is_throttled_after_twenty_attempts_a_minute(api_client, firebas
     error = assert_error(response, 429, "throttled")
     retry_after = int(response["Retry-After"])
     assert 0 < retry_after <= 60
-    assert error["details"] == {"retry_after_seconds": retry_after}
+    assert error["details"] == {"scope": "auth", "limit": "20/minute", "retry_after_seconds": retry_after}
     assert not User.objects.exists()
     # Per client: another address still gets in.
     assert sign_in(api_client, id_token(), REMOTE_ADDR="127.0.0.2").status_code == 200
