@@ -31,7 +31,10 @@ ErrorSerializer = inline_serializer(
 )
 
 _DESCRIPTIONS = {
-    400: "Invalid input (`validation_error`, `malformed_request`, or a business rule's code).",
+    400: (
+        "Invalid input (`validation_error`, `malformed_request`, `too_large` / `too_deep` for free-form JSON over its "
+        "caps, or a business rule's code)."
+    ),
     401: "Not signed in or the token is invalid (`not_authenticated`, `authentication_failed`, `token_not_valid`).",
     403: "Signed in but not allowed (`permission_denied`).",
     404: "No such object, or not visible to you (`not_found`).",

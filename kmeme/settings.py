@@ -191,7 +191,7 @@ STORAGES = {
     },
 }
 
-# --- API rate limits (DRF throttles counted in Redis, kmeme/throttles.py) ------------------------------------
+# --- API rate limits (DRF throttles counted in Redis, kmeme/throttles.py) and free-form JSON caps ---------------
 # Every anonymous request counts against `anon` (per client IP), every signed-in one against `user` (per user), every
 # signed-in write (POST/PUT/PATCH/DELETE) against `write` too; similar search, forking and signing in add their own.
 THROTTLE_RATES = {
@@ -208,6 +208,9 @@ for _scope, _rate in THROTTLE_RATES.items():
             f"THROTTLE_{_scope.upper()}_RATE is {_rate!r}: write a count per second, minute, hour or day, "
             "e.g. 60/minute."
         )
+# Free-form JSON a client sends (a fork's `profile`): compact UTF-8 size and nesting depth, past either a 400.
+JSON_FIELD_MAX_BYTES = env.int("JSON_FIELD_MAX_BYTES", default=16 * 1024)
+JSON_FIELD_MAX_DEPTH = env.int("JSON_FIELD_MAX_DEPTH", default=8)
 
 # --- DRF, OpenAPI, JWT, CORS ---------------------------------------------------
 REST_FRAMEWORK = {
@@ -219,6 +222,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "kmeme.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PARSER_CLASSES": [
+        "kmeme.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "kmeme.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "kmeme.errors.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [

@@ -13,6 +13,7 @@ from django.db import connection, transaction
 from accounts.models import User
 from accounts.services import audit_log_record
 from kmeme.errors import ApplicationError
+from kmeme.json_limits import json_bounds_check
 from remix.models import Mutation, MutationType, RemixNode
 
 # One lock for all lineage writes: two concurrent edges (a→b, b→a) must not both pass the cycle check.
@@ -58,8 +59,9 @@ def mutation_create(
     profile: dict[str, Any] | None = None,
     created_by: User | None = None,
 ) -> Mutation:
-    """Add a parent → child edge, audited. Refuses self-loops, duplicates, unknown types and cycles
-    (checked under one transaction-scoped lock, so two concurrent edges cannot close a cycle together)."""
+    """Add a parent → child edge, audited. Refuses self-loops, duplicates, unknown types, a profile over the free-form
+    JSON caps, and cycles (checked under one transaction-scoped lock, so two concurrent edges cannot close a cycle
+    together)."""
     unknown = sorted(set(mutation_types) - set(MutationType.values))
     if not mutation_types or unknown:
         raise ApplicationError(
@@ -69,6 +71,7 @@ def mutation_create(
         )
     if parent.pk == child.pk:
         raise ApplicationError("A node cannot be its own parent.", code="mutation_self_loop")
+    json_bounds_check(field="profile", value=profile or {})
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LINEAGE_LOCK_KEY])
     if Mutation.objects.filter(parent=parent, child=child).exists():
@@ -105,7 +108,10 @@ def mutation_update(
     mutation_types: list[str] | None = None,
     profile: dict[str, Any] | None = None,
 ) -> Mutation:
-    """Change what an edge says changed (its types and profile); its two ends never change. Audited."""
+    """Change what an edge says changed (its types and profile, within the free-form JSON caps); its two ends never
+    change. Audited."""
+    if profile is not None:
+        json_bounds_check(field="profile", value=profile)
     edge = Mutation.objects.select_for_update().select_related("child").get(pk=edge.pk)
     before = {"mutation_types": edge.mutation_types, "profile": edge.profile}
     if mutation_types is not None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from kmeme.serializers import HttpUrlField, StrictSerializer
+from kmeme.serializers import FreeFormJSONObjectField, HttpUrlField, StrictSerializer
 from remix.models import MutationType, RemixBrief, RemixNode, VideoAnalysis
 
 
@@ -146,7 +146,7 @@ class ForkCreateSerializer(StrictSerializer):
     mutation_types = serializers.ListField(
         child=serializers.ChoiceField(choices=MutationType.choices), min_length=1, max_length=len(MutationType)
     )
-    profile = serializers.DictField(required=False, default=dict, help_text="Free-form details of what changes.")
+    profile = FreeFormJSONObjectField(required=False, default=dict, help_text="Free-form details of what changes.")
     source_url = HttpUrlField(required=False, allow_blank=True, default="", help_text="Your own video, if shot.")
 
 
@@ -158,7 +158,7 @@ class ForkUpdateSerializer(StrictSerializer):
         max_length=len(MutationType),
         required=False,
     )
-    profile = serializers.DictField(required=False)
+    profile = FreeFormJSONObjectField(required=False, help_text="Free-form details of what changes.")
     source_url = HttpUrlField(required=False)
 
 
