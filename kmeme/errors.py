@@ -112,7 +112,7 @@ def _error_response(exc: Exception, context: dict[str, Any]) -> Response | None:
         details: Any = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
     else:
         message = str(exc.detail.get("detail", exc.detail)) if isinstance(exc.detail, dict) else str(exc.detail)
-        details = None
+        details = getattr(exc, "error_details", None)  # e.g. why a JSON body was refused (kmeme.parsers)
         if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
             details = {"retry_after_seconds": int(exc.wait) + (0 if float(exc.wait).is_integer() else 1)}
     response.data = error_body(status_code=response.status_code, code=_code_for(exc), message=message, details=details)

@@ -219,14 +219,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON only, through one strict decoder: NaN/1e999, NUL, lone surrogates and deep nesting are a 400.
+    "DEFAULT_PARSER_CLASSES": ["kmeme.parsers.StrictJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "kmeme.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PARSER_CLASSES": [
-        "kmeme.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
     "DEFAULT_SCHEMA_CLASS": "kmeme.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "kmeme.errors.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [

@@ -98,6 +98,56 @@ def test_400_malformed_json(client):
     )
 
 
+DEEP = "[" * 10_000 + "]" * 10_000
+
+
+@pytest.mark.urls(__name__)
+@pytest.mark.parametrize(
+    ("body", "reason", "at"),
+    [
+        (DEEP, "too_deep", None),
+        ('{"title": ' + DEEP + "}", "too_deep", None),
+        ('{"title": "a\\u0000b"}', "nul_character", "title"),
+        ('{"title": "\\ud800"}', "lone_surrogate", "title"),
+        ('{"title": "\\udc00\\ud800"}', "lone_surrogate", "title"),  # a pair in the wrong order is two lone halves
+        ('{"\\ud800": "x"}', "lone_surrogate", "\\ud800 (the key)"),
+        ('{"a": {"b\\u0000": 1}}', "nul_character", "a.b\\u0000 (the key)"),
+        ('{"title": 1e999}', "non_finite_number", None),
+        ('{"title": [-1e400]}', "non_finite_number", None),
+        ('{"title": NaN}', "non_finite_number", None),
+        ('{"title": -Infinity}', "non_finite_number", None),
+        ('{"title": ' + "9" * 5000 + "}", "number_too_large", None),
+        (b'{"title": "\xed\xa0\x80"}', "encoding", None),  # a surrogate encoded raw: not UTF-8
+        (b'{"title": "\xff"}', "encoding", None),
+        ("{not json", "syntax", None),
+    ],
+)
+def test_400_json_we_cannot_store_is_refused_whole_with_the_reason(client, body, reason, at):
+    error = _assert_shape(
+        client.generic("POST", "/api/v1/validate", body, content_type="application/json"), 400, "malformed_request"
+    )
+    assert error["details"] == {"reason": reason, "at": at}
+
+
+@pytest.mark.urls(__name__)
+def test_json_nested_to_the_limit_is_fine_and_one_more_level_is_not(client):
+    nested = "[" * 31 + "]" * 31  # 31 levels in the body's object: 32 in all
+    ok = client.generic(
+        "POST", "/api/v1/validate", '{"title": "x", "n": ' + nested + "}", content_type="application/json"
+    )
+    assert ok.status_code == 200
+    deeper = client.generic("POST", "/api/v1/validate", '{"n": [' + nested + "]}", content_type="application/json")
+    _assert_shape(deeper, 400, "malformed_request")
+
+
+@pytest.mark.urls(__name__)
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "multipart/form-data; boundary=x"])
+def test_415_the_api_takes_json_only(client, content_type):
+    _assert_shape(
+        client.generic("POST", "/api/v1/validate", "title=x", content_type=content_type), 415, "unsupported_media_type"
+    )
+
+
 def test_401_without_credentials(client):
     _assert_shape(client.get("/api/v1/me"), 401, "not_authenticated")
 

@@ -252,6 +252,22 @@ def test_a_new_fork_invalidates_its_masters_cached_recipe(creator):
             "application/json",
         ),
         ("title=x", "text/plain"),
+        ("title=x&mutation_types=localization", "application/x-www-form-urlencoded"),  # the API takes JSON only
+        # What Python's json module decodes but PostgreSQL cannot store (or Python cannot even encode back):
+        ('{"title": "x", "mutation_types": ["localization"], "profile": {"a": "\\u0000"}}', "application/json"),
+        ('{"title": "x", "mutation_types": ["localization"], "profile": {"\\u0000": 1}}', "application/json"),
+        ('{"title": "x", "mutation_types": ["localization"], "profile": {"a": "\\ud800"}}', "application/json"),
+        ('{"title": "x", "mutation_types": ["localization"], "profile": {"\\udfff": 1}}', "application/json"),
+        ('{"title": "x", "mutation_types": ["\\ud800"]}', "application/json"),
+        ('{"title": "x", "mutation_types": ["localization"], "\\ud800": 1}', "application/json"),
+        ('{"title": "x", "mutation_types": ["localization"], "profile": {"a": 1e999}}', "application/json"),
+        ('{"title": "x", "mutation_types": ["localization"], "profile": {"a": -1e999}}', "application/json"),
+        ('{"title": "x", "mutation_types": ["localization"], "profile": {"a": NaN}}', "application/json"),
+        ('{"title": "x", "mutation_types": ["localization"], "profile": {"a": Infinity}}', "application/json"),
+        (
+            '{"title": "x", "mutation_types": ["localization"], "profile": {"a": ' + "[" * 10_000 + "]" * 10_000 + "}}",
+            "application/json",
+        ),
     ],
 )
 def test_bad_fork_requests_are_4xx_in_the_error_shape_and_write_nothing(creator, body, content_type):
