@@ -1,20 +1,11 @@
 from __future__ import annotations
 
-from datetime import UTC
-
 import django_filters
 
+from kmeme.filters import UtcDateTimeFilter
 from kmeme.platforms import Platform
 from kmeme.vocabulary import CommerceCategory
 from remix.models import Layer, RemixNode
-
-
-class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
-    """ISO 8601 datetimes, compared in UTC: PostgreSQL refuses offsets past ±15:59 that Python accepts
-    (Schemathesis found `…-20:03` turning into a 500)."""
-
-    def filter(self, qs, value):
-        return super().filter(qs, value.astimezone(UTC) if value is not None else value)
 
 
 class PublishedNodeFilter(django_filters.FilterSet):

@@ -308,6 +308,31 @@ def test_similar_remixes_are_published_nodes_ranked_by_likeness_and_never_stale(
     assert latte_too.title not in [r["title"] for r in client_for().get(url, {"k": 5}).json()]
 
 
+@pytest.mark.parametrize("param", ["published_after", "published_before"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "0001-01-01",  # midnight in Seoul (TIME_ZONE): the year 0 in UTC
+        "0001-01-01T00:00:00+14:00",
+        "0001-01-01T08:27:51",  # Seoul's offset in the year 1 is its local mean time, +08:27:52
+        "9999-12-31T23:59:59-14:00",
+        "9999-12-31T23:59:59.999999-00:01",
+    ],
+)
+def test_dates_past_the_calendars_ends_in_utc_are_a_400(param, value):
+    published_master()
+    response = client_for().get("/api/v1/nodes", {param: value})
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "validation_error" and param in error["details"]
+
+
+@pytest.mark.parametrize("value", ["0001-01-01T00:00:00Z", "0001-01-01T09:00:00", "9999-12-31T23:59:59+14:00"])
+def test_dates_at_the_calendars_ends_that_fit_in_utc_are_fine(value):
+    published_master()
+    assert client_for().get("/api/v1/nodes", {"published_after": value}).status_code == 200
+
+
 @pytest.mark.parametrize("k", ["0", "51", "ten", "-1"])
 def test_similar_refuses_a_bad_k(k):
     master = published_master()
