@@ -14,6 +14,7 @@ Modes, chosen by settings and the environment:
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import threading
@@ -30,6 +31,7 @@ from google.auth.credentials import AnonymousCredentials
 from rest_framework import status
 
 from kmeme.errors import ApplicationError
+from kmeme.strict_json import json_loads_strict
 
 logger = logging.getLogger(__name__)
 
@@ -144,10 +146,26 @@ def _check_times(claims: dict[str, Any]) -> None:
         raise _invalid_token("invalid")
 
 
+def _check_segments(id_token: str) -> None:
+    """The token's header and claims, decoded by our strict JSON decoder before firebase-admin's lenient one sees
+    them: nesting deep enough to exhaust its recursion, NaN or 1e999 (an `exp` that never comes), NUL characters or
+    lone surrogates (a name or uid PostgreSQL cannot store) make the whole token invalid, as any other defect does."""
+    segments = id_token.split(".")
+    if len(segments) != 3:
+        raise _invalid_token("invalid")
+    for segment in segments[:2]:
+        try:
+            json_loads_strict(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+        except ValueError as exc:  # binascii.Error and JsonRefused are ValueErrors
+            logger.info("Firebase ID token refused (%s).", type(exc).__name__)
+            raise _invalid_token("invalid") from exc
+
+
 def firebase_token_verify(*, id_token: str) -> dict[str, Any]:
     """The verified claims of a Firebase ID token (with `uid`), or ApplicationError:
     401 `invalid_firebase_token` for any bad token, 503 `auth_unavailable` when Google's keys cannot be fetched."""
     app = firebase_app()
+    _check_segments(id_token)
     try:
         claims = firebase_auth.verify_id_token(
             id_token, app=app, check_revoked=False, clock_skew_seconds=CLOCK_SKEW_SECONDS

@@ -189,6 +189,11 @@ def _expired() -> dict[str, Any]:
     return id_token_claims(issued_ago=7200, lifetime=3600)
 
 
+def _claims_json(claims: dict[str, Any], extra: str) -> bytes:
+    """The claims as JSON text with `extra` (raw JSON members, which json.dumps would not write) added."""
+    return (json.dumps(claims)[:-1] + ", " + extra + "}").encode()
+
+
 INVALID_TOKENS = {
     "expired": lambda: unsigned_jwt(_expired()),
     "wrong audience": lambda: unsigned_jwt(id_token_claims(aud="someone-elses-project")),
@@ -210,6 +215,17 @@ INVALID_TOKENS = {
     "payload is null": lambda: unsigned_jwt(None),
     "header is not json": lambda: f"{b64url(b'not json')}.{b64url(id_token_claims())}.",
     "non-ascii": lambda: "토큰.토큰.토큰",
+    # JSON that Python's json module decodes but we cannot store or trust (see kmeme.strict_json).
+    "claims nested 2500 deep": lambda: unsigned_jwt(_claims_json(id_token_claims(), '"x": ' + "[" * 2500 + "]" * 2500)),
+    "header nested 2500 deep": lambda: f"{b64url(b'[' * 2500 + b']' * 2500)}.{b64url(id_token_claims())}.",
+    "a NUL in the name": lambda: unsigned_jwt(id_token_claims(name="Mina\x00Kim")),
+    "a lone surrogate in the name": lambda: unsigned_jwt(id_token_claims(name="Mina \ud800")),
+    "a NUL in the email": lambda: unsigned_jwt(id_token_claims(email="mina\x00@example.com")),
+    "a NUL in the subject": lambda: unsigned_jwt(id_token_claims(sub="uid\x00", user_id="uid\x00")),
+    "a NUL in a key": lambda: unsigned_jwt(id_token_claims(**{"\x00": "x"})),
+    "expiry NaN": lambda: unsigned_jwt(_claims_json(id_token_claims(exp=DROP), '"exp": NaN')),
+    "expiry Infinity": lambda: unsigned_jwt(_claims_json(id_token_claims(exp=DROP), '"exp": Infinity')),
+    "expiry 1e999": lambda: unsigned_jwt(_claims_json(id_token_claims(exp=DROP), '"exp": 1e999')),
 }
 
 
