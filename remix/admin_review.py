@@ -10,10 +10,11 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
 from django.db.models import Prefetch
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -24,9 +25,12 @@ from accounts.services import audit_log_record
 from kmeme.errors import ApplicationError
 from kmeme.platforms import Platform
 from remix import brief_content, review, review_locks
-from remix.forms import BriefForm, BulkReasonForm, ManualAnalysisForm, ReasonForm
+from remix.forms import BriefForm, BulkReasonForm, ManualAnalysisForm, ReasonForm, RevisionForm
 from remix.models import Layer, Mutation, RemixBrief, RemixNode, ReviewStatus, VideoAnalysis
 from remix.selectors import review_next_node
+
+# Decisions about the node's current brief: refused on the screen while the node has none.
+BRIEF_DECISIONS = frozenset({"save", "approve", "approve_with_edits", "reject", "regenerate"})
 
 
 def video_embed(node: RemixNode) -> dict[str, str]:
@@ -64,6 +68,10 @@ class ReviewAdminMixin:
     def review_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         if not self.has_review_permission(request):
             raise PermissionDenied
+        try:
+            pk = RemixNode._meta.pk.to_python(unquote(object_id))
+        except ValidationError as exc:  # not a node id at all: the same 404 as an id nobody has
+            raise Http404(f"No remix node with the id “{object_id}”.") from exc
         node = get_object_or_404(
             RemixNode.objects.select_related("owner").prefetch_related(
                 Prefetch(
@@ -74,7 +82,7 @@ class ReviewAdminMixin:
                 Prefetch("briefs", queryset=RemixBrief.objects.select_related("reviewer").order_by("-version")),
                 Prefetch("analyses", queryset=VideoAnalysis.objects.order_by("-created_at", "-id")),
             ),
-            pk=object_id,
+            pk=pk,
         )
         briefs = list(node.briefs.all())
         brief = briefs[0] if briefs else None
@@ -134,10 +142,15 @@ class ReviewAdminMixin:
                 review_locks.review_lock_takeover(node=node, editor=editor)
                 messages.warning(request, "You took over the review of this node; the other editor was locked out.")
                 return HttpResponseRedirect(request.path)
+            if action in BRIEF_DECISIONS and brief is None:
+                raise ApplicationError(
+                    "This node has no brief yet: there is nothing to approve, edit, reject or send back.",
+                    code="no_brief",
+                )
             if action in ("save", "approve", "approve_with_edits"):
                 forms["brief"] = BriefForm.for_brief(brief, data=request.POST)
                 if action == "approve" and not forms["brief"].has_changed():
-                    revision = int(request.POST.get("brief-revision", 0))
+                    revision = self._posted_revision(request) or 0
                     review.brief_approve(brief=brief, editor=editor, expected_revision=revision)
                     return self._done(request, node, f"Approved “{node.title}”.")
                 if not forms["brief"].is_valid():
@@ -153,7 +166,7 @@ class ReviewAdminMixin:
             if action in ("reject", "regenerate", "unpublish", "generate_brief"):
                 forms["reason"] = ReasonForm(request.POST, prefix="decision")
                 text = forms["reason"].data.get("decision-reason", "").strip()
-                revision = int(request.POST.get("brief-revision") or 0) or None
+                revision = self._posted_revision(request) or None
                 if action == "reject":
                     review.brief_reject(brief=brief, editor=editor, reason=text, expected_revision=revision)
                     return self._done(request, node, f"Rejected “{node.title}”.")
@@ -192,6 +205,17 @@ class ReviewAdminMixin:
         except ApplicationError as exc:
             messages.error(request, exc.message)
         return None
+
+    @staticmethod
+    def _posted_revision(request: HttpRequest) -> int | None:
+        """The brief revision the editor's screen showed (None if it sent none), for the stale-form check."""
+        form = RevisionForm(request.POST, prefix="brief")
+        if not form.is_valid():
+            raise ApplicationError(
+                "This form is damaged: its brief revision is not a number. Reload the page; nothing was saved.",
+                code="invalid_revision",
+            )
+        return form.cleaned_data["revision"]
 
     def _done(self, request: HttpRequest, node: RemixNode, message: str) -> HttpResponse:
         """After a decision: release the lock and go on to the next item of the queue."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal
 from typing import Any
 
@@ -11,11 +12,26 @@ from kmeme.ai.schemas import BRIEF_FIELDS
 from kmeme.vocabulary import CommerceCategory
 from remix.models import RemixBrief
 
+# The longest video the platform takes, as the analysis and brief schemas say (kmeme.ai.schemas: t ≤ 3600).
+MAX_SECONDS = 3600
+
 
 def script_to_text(script: list[dict[str, Any]]) -> str:
     return "\n".join(
         f"{b.get('t', 0):.2f} | {b.get('beat', 1)} | {b.get('shot', '')} | {b.get('line', '')}" for b in script
     )
+
+
+def seconds_from_text(text: str, *, line: int) -> float:
+    """A time an editor typed, in seconds: a finite number from 0 to MAX_SECONDS (`float` alone takes `nan`,
+    `inf` and `1e999`, which no video has and PostgreSQL's jsonb cannot store)."""
+    try:
+        seconds = float(text)
+    except ValueError as exc:
+        raise forms.ValidationError(f"Line {line}: start with the time in seconds.") from exc
+    if not (math.isfinite(seconds) and 0 <= seconds <= MAX_SECONDS):
+        raise forms.ValidationError(f"Line {line}: the time must be a number of seconds from 0 to {MAX_SECONDS}.")
+    return seconds
 
 
 def text_to_script(text: str) -> list[dict[str, Any]]:
@@ -27,10 +43,11 @@ def text_to_script(text: str) -> list[dict[str, Any]]:
         parts = [p.strip() for p in raw.split("|")]
         if len(parts) < 3:
             raise forms.ValidationError(f"Line {number}: write 'seconds | beat | shot | line'.")
+        t = seconds_from_text(parts[0], line=number)
         try:
-            t, beat = float(parts[0]), int(parts[1])
+            beat = int(parts[1])
         except ValueError as exc:
-            raise forms.ValidationError(f"Line {number}: the time and the beat must be numbers.") from exc
+            raise forms.ValidationError(f"Line {number}: the beat must be a whole number.") from exc
         beats.append({"t": t, "beat": beat, "shot": parts[2], "line": " | ".join(parts[3:])})
     return beats
 
@@ -81,6 +98,12 @@ class BriefForm(ReviewForm):
         return {k: v for k, v in self.cleaned_data.items() if k != "revision"}
 
 
+class RevisionForm(ReviewForm):
+    """The brief revision a decision was made on (the screen's hidden `brief-revision`), for the stale-form check."""
+
+    revision = forms.IntegerField(min_value=0, required=False)
+
+
 class ReasonForm(ReviewForm):
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}), max_length=2000, required=False, label="Reason / notes"
@@ -114,13 +137,14 @@ class ManualAnalysisForm(ReviewForm):
     )
 
     def clean_keyframes(self) -> list[dict[str, Any]]:
+        duration = self.cleaned_data.get("duration_s")  # cleaned before (fields are cleaned in their order)
         frames = []
         for number, raw in enumerate(self.cleaned_data["keyframes"].splitlines(), start=1):
             if not raw.strip():
                 continue
             seconds, _, description = raw.partition("|")
-            try:
-                frames.append({"t": float(seconds), "description": description.strip()})
-            except ValueError as exc:
-                raise forms.ValidationError(f"Line {number}: start with the time in seconds.") from exc
+            t = seconds_from_text(seconds, line=number)
+            if duration is not None and t > duration:
+                raise forms.ValidationError(f"Line {number}: {t:g} s is after the end of the video ({duration} s).")
+            frames.append({"t": t, "description": description.strip()})
         return frames

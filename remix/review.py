@@ -232,6 +232,9 @@ def node_publish(*, node: RemixNode, editor: User) -> RemixNode:
 def node_unpublish(*, node: RemixNode, editor: User, reason: str = "") -> RemixNode:
     """Take a published node off the public API (back to approved; a fork is rejected instead)."""
     review_lock_require(node=node, editor=editor)
+    if node.status != NodeStatus.PUBLISHED:
+        # The workflow lets other states reach approved or rejected too; "unpublish" must not be a way there.
+        raise ApplicationError("Only a published node can be unpublished.", code="not_published", status_code=409)
     target = NodeStatus.REJECTED if node.layer == Layer.FORK else NodeStatus.APPROVED
     if node.layer == Layer.FORK and not reason.strip():
         raise ApplicationError("Say why the fork is taken down.", code="reason_required")

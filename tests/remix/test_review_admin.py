@@ -10,8 +10,9 @@ from django.urls import reverse
 
 from accounts.models import AuditLog, Role
 from remix import review, review_locks
-from remix.models import NodeStatus, RemixBrief, RemixNode, ReviewStatus
-from remix.services import brief_create
+from remix.forms import BriefForm
+from remix.models import Mutation, NodeStatus, RemixBrief, RemixNode, ReviewStatus, VideoAnalysis
+from remix.services import brief_create, node_create, node_transition
 from tests.accounts.factories import UserFactory
 from tests.remix.factories import BRIEF, brief_post, node_in_review
 
@@ -180,3 +181,135 @@ def test_a_manual_review_item_without_a_brief_can_be_written_on_the_screen(edito
     assert editor_client.post(_review_url(node), data).status_code == 302
     node.refresh_from_db()
     assert node.status == NodeStatus.IN_REVIEW and node.briefs.get().source == "editor"
+
+
+# --- Hostile input on the review screen: a 404 page or the screen again with a message, never a 500 ----------------
+
+
+def _manual_review_item(title: str = "Nothing yet") -> RemixNode:
+    node = node_create(title=title, source_url=f"https://cdn.example.com/{abs(hash(title))}.mp4", owner=None)
+    node_transition(node=node, to=NodeStatus.ANALYZING, actor=None)
+    node_transition(node=node, to=NodeStatus.NEEDS_REVIEW, actor=None)
+    return node
+
+
+def _written() -> dict[str, int]:
+    """What a refused decision must leave as it was."""
+    return {
+        model.__name__: model.objects.count() for model in (AuditLog, RemixBrief, VideoAnalysis, Mutation, RemixNode)
+    } | {"reviewed": RemixBrief.objects.exclude(review_status=ReviewStatus.PENDING).count()}
+
+
+@pytest.mark.parametrize("object_id", ["abc", "1.5", "-1", "1e3", "99999999999999999999999", "%00", "1 OR 1=1"])
+def test_a_review_url_with_no_such_node_is_a_404_page(editor_client, object_id):
+    node_in_review()
+    response = editor_client.get(f"/admin/remix/remixnode/{object_id}/review/")
+    assert response.status_code == 404
+    assert editor_client.post(f"/admin/remix/remixnode/{object_id}/review/", {"action": "approve"}).status_code == 404
+
+
+@pytest.mark.parametrize("action", ["reject", "regenerate"])
+@pytest.mark.parametrize("revision", ["abc", "1.5", "1e3", "-1", "9" * 5000])
+def test_a_decision_with_a_damaged_revision_is_refused_on_the_screen(editor_client, action, revision):
+    node, brief = node_in_review()
+    editor_client.get(_review_url(node))  # takes the review lock, as opening the screen does
+    before = _written()
+    data = {**brief_post(brief, action), "brief-revision": revision, "decision-reason": "off brand"}
+    response = editor_client.post(_review_url(node), data)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "brief revision is not a number" in page and "off brand" in page  # the reason typed is kept
+    assert _written() == before
+    assert RemixNode.objects.get(pk=node.pk).status == NodeStatus.IN_REVIEW
+
+
+def test_an_approval_reads_the_revision_as_its_form_field_does(editor_client):
+    node, _ = node_in_review()
+    script = [
+        {"t": 0.0, "beat": 1, "shot": "클로즈업", "line": "기다려 봐"}
+    ]  # no empty last part, which the form strips
+    brief = brief_create(node=node, content={**BRIEF, "script": script}, source="ai")
+    editor_client.get(_review_url(node))
+    # The brief exactly as the screen showed it, but the revision written "N.0": the form reads it as N (so the
+    # form is unchanged and this is a plain approval), and the approval must read it the same way.
+    unchanged = {f"brief-{name}": value for name, value in BriefForm.for_brief(brief).initial.items()}
+    data = {**unchanged, "action": "approve", "brief-revision": f"{brief.revision}.0"}
+    response = editor_client.post(_review_url(node), data)
+    assert response.status_code == 302
+    assert RemixBrief.objects.get(pk=brief.pk).review_status == ReviewStatus.APPROVED
+
+
+@pytest.mark.parametrize(
+    ("action", "message"),
+    [
+        ("approve", "has no brief yet"),
+        ("approve_with_edits", "has no brief yet"),
+        ("save", "has no brief yet"),
+        ("reject", "has no brief yet"),
+        ("regenerate", "has no brief yet"),
+        ("publish", "cannot go from"),
+        ("unpublish", "Only a published node can be unpublished."),
+    ],
+)
+def test_a_decision_on_a_node_without_a_brief_is_refused_on_the_screen(editor_client, action, message):
+    node = _manual_review_item()
+    editor_client.get(_review_url(node))
+    before = _written()
+    data = {**brief_post(type("B", (), {"content": BRIEF, "revision": 0})(), action), "decision-reason": "why"}
+    response = editor_client.post(_review_url(node), data)
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert _written() == before
+    assert RemixNode.objects.get(pk=node.pk).status == NodeStatus.NEEDS_REVIEW
+
+
+@pytest.mark.parametrize(
+    ("keyframes", "message"),
+    [
+        ("nan | x", "Line 1: the time must be a number of seconds from 0 to 3600."),
+        ("0 | a\ninf | y", "Line 2: the time must be a number of seconds from 0 to 3600."),
+        ("1e999 | z", "Line 1: the time must be a number of seconds from 0 to 3600."),
+        ("-1 | before the start", "Line 1: the time must be a number of seconds from 0 to 3600."),
+        ("1e308 | a long wait", "Line 1: the time must be a number of seconds from 0 to 3600."),
+        ("16 | after the end", "Line 1: 16 s is after the end of the video (15.00 s)."),
+        ("soon | x", "Line 1: start with the time in seconds."),
+    ],
+)
+def test_a_manual_analysis_with_impossible_keyframe_times_is_refused_on_the_form(editor_client, keyframes, message):
+    node = _manual_review_item()
+    editor_client.get(_review_url(node))
+    before = _written()
+    data = {
+        "action": "fill_analysis",
+        "analysis-duration_s": "15.00",
+        "analysis-commerce_category": "food",
+        "analysis-keyframes": keyframes,
+    }
+    response = editor_client.post(_review_url(node), data)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "The analysis needs attention; nothing was saved." in page and message in page
+    assert _written() == before
+
+
+@pytest.mark.parametrize("duration", ["nan", "inf", "1e999", "-5", "0", "86400", "1e-999", "9" * 400])
+def test_a_manual_analysis_with_an_absurd_duration_is_refused_on_the_form(editor_client, duration):
+    node = _manual_review_item()
+    editor_client.get(_review_url(node))
+    before = _written()
+    data = {"action": "fill_analysis", "analysis-duration_s": duration, "analysis-commerce_category": "food"}
+    response = editor_client.post(_review_url(node), data)
+    assert response.status_code == 200
+    assert "The analysis needs attention; nothing was saved." in response.content.decode()
+    assert _written() == before
+
+
+@pytest.mark.parametrize("script", ["nan | 1 | shot", "inf | 1 | shot", "1e999 | 1 | shot", "0 | 1e999 | shot"])
+def test_a_brief_with_impossible_script_times_is_refused_on_the_form(editor_client, script):
+    node, brief = node_in_review()
+    editor_client.get(_review_url(node))
+    before = _written()
+    response = editor_client.post(_review_url(node), {**brief_post(brief, "save"), "brief-script": script})
+    assert response.status_code == 200
+    assert "Some fields need attention; nothing was saved." in response.content.decode()
+    assert _written() == before
