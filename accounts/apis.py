@@ -58,11 +58,14 @@ class FirebaseLoginApi(APIView):
             ),
         },
         description=(
-            "Verifies the Firebase ID token; the first sign-in creates a creator account with the token's email "
-            "(or links an existing account with that email once Firebase has verified it). "
+            "Verifies the Firebase ID token; the first sign-in creates a creator account with the token's email. "
+            "An existing account with exactly that (verified, ASCII, lowercased) email is linked only if it is a "
+            "creator account an admin made without a password that was never signed in to; staff and admin "
+            "accounts are never linked. "
             "Errors: 401 `invalid_firebase_token` (details.reason `expired` or `invalid`: get a fresh ID token); "
-            "400 `firebase_email_missing`, `firebase_email_invalid`; 403 `email_not_verified`, `account_disabled`; "
-            "409 `email_in_use` (another Firebase account has this email); 429 `throttled` (the limits below)."
+            "400 `firebase_email_missing`, `firebase_email_invalid` (not a plain ASCII address); 403 "
+            "`email_not_verified`, `account_disabled`; 409 `email_in_use` (the email belongs to an account that "
+            "cannot be signed in to with this Firebase account); 429 `throttled` (the limits below)."
         ),
     )
     def post(self, request: Request) -> Response:

@@ -15,27 +15,41 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts.models import Role, User
+from accounts.models import AuditLog, Role, User
 from accounts.services import audit_log_record, user_create
 from kmeme.errors import ApplicationError
 
 # --- Sign-in: Firebase ID token -> our user -> our JWT pair ----------------------------------------------------
 
+_ASCII_UPPER_TO_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
-def _firebase_email(claims: Mapping[str, Any]) -> str:
-    email = claims.get("email")
-    if not isinstance(email, str) or not email.strip():
+
+def email_normalize_for_sign_in(raw: object) -> str:
+    """The one normalisation a Firebase email goes through before it is compared with our accounts' emails: the
+    address must already be plain ASCII with no whitespace anywhere and valid for Django's EmailValidator (which
+    refuses a trailing dot); then its ASCII letters are lowercased (A-Z only) and nothing else changes. No Unicode
+    folding (NFKC, confusables, str.lower's Unicode rules: U+212A KELVIN SIGN lowercases to an ASCII "k"), no
+    trimming, no plus-tag or dot removal: every one of those would map an address someone else owns onto an
+    existing account. Comparisons after it are exact.
+
+    Raises ApplicationError 400 `firebase_email_missing` / `firebase_email_invalid`.
+    """
+    if not isinstance(raw, str) or not raw:
         raise ApplicationError(
             "This Firebase account has no email address; sign in with a method that shares your email.",
             code="firebase_email_missing",
         )
-    email = email.strip().lower()
+    invalid = ApplicationError(
+        "The email address of this Firebase account is not valid here: sign-in needs a plain ASCII address.",
+        code="firebase_email_invalid",
+    )
+    if len(raw) > 254 or not raw.isascii() or any(c.isspace() or not c.isprintable() for c in raw):
+        raise invalid
+    email = raw.translate(_ASCII_UPPER_TO_LOWER)
     try:
         validate_email(email)
     except ValidationError as exc:
-        raise ApplicationError(
-            "The email address of this Firebase account is not valid.", code="firebase_email_invalid"
-        ) from exc
+        raise invalid from exc
     return email
 
 
@@ -45,68 +59,133 @@ def _firebase_sign_in_provider(claims: Mapping[str, Any]) -> str:
     return provider[:64] if isinstance(provider, str) else ""
 
 
+class _LinkRefused(Exception):
+    """Raised inside the sign-in transaction, so it rolls back before the refusal is audited."""
+
+    def __init__(self, *, user: User, reason: str) -> None:
+        super().__init__(reason)
+        self.user = user
+        self.reason = reason
+
+
+def _email_in_use() -> ApplicationError:
+    # One answer for every account that is not linked, whatever the reason (staff, a password, linked elsewhere,
+    # used before): the only thing it tells is that the address has an account, which the caller, having proved
+    # the address is theirs, cannot be kept from learning (addresses are unique).
+    return ApplicationError(
+        "This email address already belongs to an account that cannot be signed in to with this Firebase "
+        "account. Sign in the way you usually do, or contact support.",
+        code="email_in_use",
+        status_code=status.HTTP_409_CONFLICT,
+    )
+
+
+def _link_refusal(user: User) -> str | None:
+    """Why this account (found by its exact email) may not be linked to a new Firebase uid, or None if it may."""
+    if user.firebase_uid:
+        return "linked_to_another_firebase_account"
+    if user.is_staff or user.is_superuser or user.role in (Role.EDITOR, Role.ADMIN):
+        return "staff_account"
+    if user.role != Role.CREATOR:
+        return "not_a_creator_account"
+    if not user.is_active or user.anonymized_at is not None:
+        return "inactive_account"
+    if user.has_usable_password():
+        return "has_a_password"
+    if user.last_login is not None or AuditLog.objects.filter(actor=user, action="auth.firebase_login").exists():
+        return "signed_in_before"
+    return None
+
+
 def _user_from_firebase_once(*, uid: str, claims: Mapping[str, Any], ip: str | None) -> User:
-    with transaction.atomic():
-        created = linked = False
-        user = User.objects.filter(firebase_uid=uid).first()
-        if user is None:
-            email = _firebase_email(claims)
-            if claims.get("email_verified") is not True:
-                # Asked before looking the address up, whatever the answer would be: a reply that differed with
-                # whether an account exists would tell anyone holding an unverified token who is registered.
-                raise ApplicationError(
-                    "Verify your email address with Firebase, then sign in again.",
-                    code="email_not_verified",
-                    status_code=status.HTTP_403_FORBIDDEN,
-                )
-            user = User.objects.select_for_update().filter(email__iexact=email).first()
-            if user is not None:
-                if user.firebase_uid:
-                    # Another Firebase account owns this address. Say no more than that: nothing about the user.
-                    raise ApplicationError(
-                        "This email address is already used by another sign-in method.",
-                        code="email_in_use",
-                        status_code=status.HTTP_409_CONFLICT,
-                    )
-                user.firebase_uid = uid
-                user.full_clean(exclude=["password"])
-                user.save(update_fields=["firebase_uid"])
-                linked = True
-            else:
-                name = claims.get("name")
-                user = user_create(
-                    email=email,
-                    role=Role.CREATOR,
-                    display_name=name.strip()[:80] if isinstance(name, str) else "",
-                    firebase_uid=uid,
-                )
-                created = True
-        if not user.is_active:
-            raise ApplicationError(
-                "This account is disabled.", code="account_disabled", status_code=status.HTTP_403_FORBIDDEN
-            )
-        provider = _firebase_sign_in_provider(claims)
-        if created:
-            audit_log_record(
-                actor=user, action="user.created", target=user, details={"via": "firebase", "provider": provider}, ip=ip
-            )
+    provider = _firebase_sign_in_provider(claims)
+    try:
+        with transaction.atomic():
+            return _user_from_firebase_locked(uid=uid, claims=claims, ip=ip, provider=provider)
+    except _LinkRefused as refused:
+        # The transaction is rolled back; only the refused attempt is recorded.
         audit_log_record(
-            actor=user,
-            action="auth.firebase_login",
-            target=user,
-            details={"provider": provider, "created": created, "linked": linked},
+            actor=None,
+            action="auth.firebase_link_refused",
+            target=refused.user,
+            details={"reason": refused.reason, "firebase_uid": uid, "provider": provider},
             ip=ip,
         )
-        return user
+        raise _email_in_use() from None
+
+
+def _user_from_firebase_locked(*, uid: str, claims: Mapping[str, Any], ip: str | None, provider: str) -> User:
+    created = linked = False
+    user = User.objects.filter(firebase_uid=uid).first()
+    if user is None:
+        email = email_normalize_for_sign_in(claims.get("email"))
+        if claims.get("email_verified") is not True:
+            # Asked before looking the address up, whatever the answer would be: a reply that differed with
+            # whether an account exists would tell anyone holding an unverified token who is registered.
+            raise ApplicationError(
+                "Verify your email address with Firebase, then sign in again.",
+                code="email_not_verified",
+                status_code=status.HTTP_403_FORBIDDEN,
+            )
+        user = User.objects.select_for_update().filter(email=email).first()
+        if user is None:
+            # No exact match; an address equal but for case (a row written before emails were lowercased) is
+            # still the same address to the case-insensitive unique constraint: never linked, never duplicated.
+            variant = User.objects.filter(email__iexact=email).first()
+            if variant is not None:
+                raise _LinkRefused(user=variant, reason="email_differs_in_case")
+        if user is not None:
+            reason = _link_refusal(user)
+            if reason is not None:
+                raise _LinkRefused(user=user, reason=reason)
+            user.firebase_uid = uid
+            user.full_clean(exclude=["password"])
+            user.save(update_fields=["firebase_uid"])
+            linked = True
+        else:
+            name = claims.get("name")
+            user = user_create(
+                email=email,
+                role=Role.CREATOR,
+                display_name=name.strip()[:80] if isinstance(name, str) else "",
+                firebase_uid=uid,
+            )
+            created = True
+    if not user.is_active:
+        raise ApplicationError(
+            "This account is disabled.", code="account_disabled", status_code=status.HTTP_403_FORBIDDEN
+        )
+    if created:
+        audit_log_record(
+            actor=user, action="user.created", target=user, details={"via": "firebase", "provider": provider}, ip=ip
+        )
+    audit_log_record(
+        actor=user,
+        action="auth.firebase_login",
+        target=user,
+        details={"provider": provider, "created": created, "linked": linked},
+        ip=ip,
+    )
+    return user
 
 
 def user_from_firebase(*, claims: Mapping[str, Any], ip: str | None = None) -> User:
-    """The user a Firebase ID token names: found by Firebase uid, else linked by email (an account without a
-    Firebase uid, only if Firebase verified the address), else created as a creator. Audited.
+    """The user a Firebase ID token names: found by Firebase uid, else linked by email, else created as a creator.
+    Audited.
+
+    Linking rule. The token's email goes through `email_normalize_for_sign_in` (plain ASCII, ASCII letters
+    lowercased, nothing else) and is compared exactly with our accounts' emails, only once Firebase has verified it.
+    An account with that email is linked to the new uid only when all of these hold: it has no Firebase uid, it is
+    a creator account (never staff or admin: role editor/admin, is_staff or is_superuser; never a brand), it is
+    active and not anonymized, it has no usable password, and it was never signed in to (no last_login, no Firebase
+    sign-in in the audit log) — an account an admin made for a creator and that is waiting for its first sign-in.
+    Any other account with that email (in any case) refuses with 409 `email_in_use`, the same answer whatever the
+    reason; nothing is written but an `auth.firebase_link_refused` audit row naming the account and the reason.
+    To connect such an account on purpose, an admin sets its Firebase uid in the user admin (audited).
 
     Precondition: `claims` come from `accounts.auth.firebase_token_verify` (signature, audience, issuer and expiry
     checked). Refuses with ApplicationError: 400 `firebase_email_missing` / `firebase_email_invalid`, 403
-    `email_not_verified` / `account_disabled`, 409 `email_in_use`; nothing is written then.
+    `email_not_verified` / `account_disabled`, 409 `email_in_use`; nothing else is written then.
     """
     uid = claims.get("uid") or claims.get("sub")
     if not isinstance(uid, str) or not uid or len(uid) > 128:

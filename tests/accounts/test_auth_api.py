@@ -111,16 +111,17 @@ def test_signing_in_again_reuses_the_account(api_client, firebase_emulator):
     assert AuditLog.objects.filter(action="auth.firebase_login").count() == 2
 
 
-def test_an_existing_account_with_the_verified_email_is_linked_and_keeps_its_role(api_client, firebase_emulator):
-    editor = user_create(email="joon@example.com", password="a long enough password", role=Role.EDITOR)
+def test_a_creator_account_waiting_for_its_first_sign_in_is_linked_on_the_verified_email(api_client, firebase_emulator):
+    """An admin made the account for a creator (no password, never used): their first Firebase sign-in takes it."""
+    creator = user_create(email="joon@example.com", role=Role.CREATOR, display_name="Joon")
 
     response = sign_in(api_client, id_token(uid="uid-joon", email="JOON@example.com", email_verified=True))
 
     assert response.status_code == 200, response.content
-    editor.refresh_from_db()
-    assert editor.firebase_uid == "uid-joon"
-    assert editor.role == Role.EDITOR and editor.is_staff
-    assert response.json()["user"]["id"] == editor.pk
+    creator.refresh_from_db()
+    assert creator.firebase_uid == "uid-joon"
+    assert creator.role == Role.CREATOR and not creator.is_staff
+    assert response.json()["user"]["id"] == creator.pk
     assert User.objects.count() == 1
     assert not AuditLog.objects.filter(action="user.created").exists()
     assert AuditLog.objects.get(action="auth.firebase_login").details["linked"] is True
@@ -163,7 +164,10 @@ def test_an_email_linked_to_another_firebase_account_is_refused_without_details(
     assert str(other.pk) not in error["message"]
     other.refresh_from_db()
     assert other.firebase_uid == "uid-original"
-    assert rows() == before
+    # Nothing written but the record of the refused attempt.
+    assert rows() == {**before, "AuditLog": before["AuditLog"] + 1}
+    refused = AuditLog.objects.get(action="auth.firebase_link_refused")
+    assert (refused.target_id, refused.details["reason"]) == (str(other.pk), "linked_to_another_firebase_account")
 
 
 def test_a_token_without_an_email_is_refused(api_client, firebase_emulator):
