@@ -1,10 +1,15 @@
-from django.contrib import admin
+from axes.models import AccessAttempt
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import ngettext
 
+from accounts.lockout import sign_in_unlock
 from accounts.models import AuditLog, Consent, User
 from accounts.services import USER_EDITABLE_FIELDS, audit_log_record, user_create, user_update
+from kmeme.admin_services import ReadOnlyAdmin
 
 
 @admin.register(User)
@@ -30,6 +35,18 @@ class UserAdmin(DjangoUserAdmin):
         ("Dates", {"fields": ["last_login", "date_joined", "anonymized_at"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "role", "password1", "password2"]})]
+    actions = ["unlock_sign_in"]
+
+    @admin.action(description="Unlock admin sign-in (clear failed attempts)", permissions=["change"])
+    def unlock_sign_in(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        unlocked = [user for user in queryset if sign_in_unlock(email=user.email, actor=request.user)]
+        self.message_user(
+            request,
+            ngettext("%d account unlocked.", "%d accounts unlocked.", len(unlocked)) % len(unlocked)
+            if unlocked
+            else "None of these accounts was locked.",
+            messages.SUCCESS if unlocked else messages.INFO,
+        )
 
     def save_model(self, request: HttpRequest, obj: User, form, change: bool) -> None:
         """Through the account services: a new user is created by user_create, a change (a role change above
@@ -103,3 +120,28 @@ class AuditLogAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: AuditLog | None = None) -> bool:
         return False
+
+
+@admin.register(AccessAttempt)
+class AccessAttemptAdmin(ReadOnlyAdmin):
+    """Failed admin sign-ins (django-axes) within the lockout window: who is locked, and the audited way to unlock."""
+
+    list_display = ["username", "ip_address", "failures_since_start", "attempt_time", "user_agent"]
+    search_fields = ["username", "ip_address"]
+    date_hierarchy = "attempt_time"
+    fields = ["username", "ip_address", "failures_since_start", "attempt_time", "user_agent", "path_info"]
+    actions = ["unlock"]
+
+    @admin.action(
+        description="Unlock: clear the failed sign-ins of these accounts and addresses", permissions=["unlock"]
+    )
+    def unlock(self, request: HttpRequest, queryset: QuerySet[AccessAttempt]) -> None:
+        cleared = 0
+        for username, ip in set(queryset.values_list("username", "ip_address")):
+            cleared += sign_in_unlock(email=username, ip=ip, actor=request.user)
+        self.message_user(
+            request, ngettext("%d attempt record cleared.", "%d attempt records cleared.", cleared) % cleared
+        )
+
+    def has_unlock_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("axes.delete_accessattempt")

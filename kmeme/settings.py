@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "corsheaders",
     "procrastinate.contrib.django",
+    "accounts.apps.SignInLockoutsConfig",  # django-axes; before accounts, whose signal handlers run after axes' own
     "kmeme",
     "kmeme.ai",  # the AI call ledger: infrastructure, below every app
     "accounts",
@@ -86,6 +87,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out sign-in into the lockout page
 ]
 
 ROOT_URLCONF = "kmeme.urls"
@@ -137,12 +139,36 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # --- Auth --------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
+# Axes first: it refuses a locked-out sign-in before the password is even checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Admin sign-in lockout (django-axes): this many wrong passwords for one account (from anywhere), or from one client
+# address (over any accounts: password spraying), lock that account or address for this many minutes. Attempts during
+# a lockout are refused, even with the right password, and neither counted nor extend it. The account's counter is
+# keyed by its address as stored, whatever case was typed. An admin unlocks early (accounts.lockout.sign_in_unlock).
+ADMIN_LOGIN_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURE_LIMIT", default=5)
+ADMIN_LOGIN_LOCKOUT_MINUTES = env.int("ADMIN_LOGIN_LOCKOUT_MINUTES", default=15)
+if ADMIN_LOGIN_FAILURE_LIMIT < 1 or ADMIN_LOGIN_LOCKOUT_MINUTES < 1:
+    raise ImproperlyConfigured("ADMIN_LOGIN_FAILURE_LIMIT and ADMIN_LOGIN_LOCKOUT_MINUTES must be at least 1.")
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"  # lockouts survive restarts and show in the admin
+AXES_FAILURE_LIMIT = ADMIN_LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=ADMIN_LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # two separate counters, either one locks
+AXES_USERNAME_FORM_FIELD = "username"  # the admin login form's field (it holds the email)
+AXES_USERNAME_CALLABLE = "accounts.lockout.sign_in_lockout_key"
+AXES_CLIENT_IP_CALLABLE = "accounts.lockout.sign_in_client_ip"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.sign_in_locked_out_response"
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_DISABLE_ACCESS_LOG = True  # failures and lockouts are in our audit log; successful sign-ins need no second log
+AXES_ENABLE_ADMIN = False  # accounts.admin shows the lockouts, with an audited unlock action
+AXES_VERBOSE = False
 
 # --- Internationalisation ------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -394,6 +420,8 @@ LOGGING = {
         "procrastinate.blueprints": {"level": "WARNING"},
         "procrastinate.periodic": {"level": "WARNING"},
         "procrastinate.jobs": {"level": "WARNING"},
+        # axes logs every sign-in at INFO; failures and lockouts are in the audit log and at WARNING here.
+        "axes": {"level": "WARNING"},
         # The SDKs' HTTP clients log every request at INFO; our own call log says what matters.
         "httpx2": {"level": "WARNING"},
         "httpx": {"level": "WARNING"},

@@ -51,5 +51,6 @@ def test_dev_admin_prints_a_working_login(client, tmp_path, settings):
     call_command("dev_admin", password_file=str(password_file), stdout=StringIO())  # idempotent
     password = password_file.read_text().strip()
     assert f"admin@kmeme.local / {password}" in out.getvalue()
-    assert client.login(email="admin@kmeme.local", password=password)
+    response = client.post("/admin/login/", {"username": "admin@kmeme.local", "password": password})
+    assert response.status_code == 302, response.content
     assert client.get("/admin/").status_code == 200
