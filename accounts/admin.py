@@ -1,3 +1,6 @@
+from typing import Any
+
+import django_otp.plugins.otp_totp.admin  # noqa: F401 - registers django-otp's device admin, replaced below
 from axes.models import AccessAttempt
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -5,11 +8,13 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import ngettext
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.lockout import sign_in_unlock
 from accounts.models import AuditLog, Consent, User
 from accounts.services import USER_EDITABLE_FIELDS, audit_log_record, user_create, user_update
-from kmeme.admin_services import ReadOnlyAdmin
+from accounts.two_factor import otp_device_delete, otp_device_require
+from kmeme.admin_services import ReadOnlyAdmin, ServiceAdmin, ServiceModelForm
 
 
 @admin.register(User)
@@ -145,3 +150,45 @@ class AccessAttemptAdmin(ReadOnlyAdmin):
 
     def has_unlock_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("axes.delete_accessattempt")
+
+
+admin.site.unregister(TOTPDevice)
+
+
+class TOTPDeviceRequireForm(ServiceModelForm):
+    class Meta:
+        model = TOTPDevice
+        fields = ["user"]
+
+    def save_service(self, data: dict[str, Any]) -> TOTPDevice:
+        return otp_device_require(user=data["user"], actor=self.request.user)
+
+
+@admin.register(TOTPDevice)
+class TOTPDeviceAdmin(ServiceAdmin):
+    """Second-factor devices. Adding one for a staff account requires a second factor of it: its owner scans the
+    device's QR code on their next admin visit (never shown here). Deleting one replaces a lost phone. Audited."""
+
+    form = TOTPDeviceRequireForm
+    list_display = ["user", "name", "confirmed", "created_at", "last_used_at"]
+    list_filter = ["confirmed"]
+    list_select_related = ["user"]
+    search_fields = ["user__email"]
+    raw_id_fields = ["user"]
+    readonly_fields = ["name", "confirmed", "created_at", "last_used_at"]
+
+    def get_fields(self, request: HttpRequest, obj: TOTPDevice | None = None) -> list[str]:
+        return ["user"] if obj is None else ["user", "name", "confirmed", "created_at", "last_used_at"]
+
+    def has_change_permission(self, request: HttpRequest, obj: TOTPDevice | None = None) -> bool:
+        return False  # a device's key and state are its owner's; it is added or deleted, never edited
+
+    def has_delete_permission(self, request: HttpRequest, obj: TOTPDevice | None = None) -> bool:
+        return request.user.has_perm("otp_totp.delete_totpdevice")
+
+    def delete_model(self, request: HttpRequest, obj: TOTPDevice) -> None:
+        otp_device_delete(device=obj, actor=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[TOTPDevice]) -> None:
+        for device in queryset.select_related("user"):
+            otp_device_delete(device=device, actor=request.user)

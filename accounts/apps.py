@@ -3,6 +3,7 @@ from importlib import import_module
 from axes.apps import AppConfig as AxesAppConfig
 from django.apps import AppConfig
 from django.contrib.auth.signals import user_login_failed
+from django_otp.plugins.otp_totp.apps import DefaultConfig as TOTPAppConfig
 
 
 class AccountsConfig(AppConfig):
@@ -25,3 +26,10 @@ class SignInLockoutsConfig(AxesAppConfig):
 
     default = False
     verbose_name = "Sign-in lockouts"
+
+
+class TwoFactorDevicesConfig(TOTPAppConfig):
+    """django-otp's TOTP devices, named for what editors see in the admin."""
+
+    default = False
+    verbose_name = "Two-factor sign-in"

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+
+from accounts.two_factor import second_factor_pending
+from accounts.two_factor_views import second_factor_view
 
 
 class KmemeAdminSite(admin.AdminSite):
@@ -12,6 +18,23 @@ class KmemeAdminSite(admin.AdminSite):
     site_title = "K-MEME Factory admin"
     index_title = "Review console"
     index_template = "admin/kmeme_index.html"
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        # django-otp's OTPAdminSite rule, for the accounts that must pass a second factor (accounts.two_factor).
+        return super().has_permission(request) and not second_factor_pending(request.user)
+
+    def get_urls(self) -> list[URLPattern]:
+        view = never_cache(csrf_protect(self.second_factor))
+        return [
+            path("second-factor/", view, name="second_factor"),
+            # Not behind admin_view (has_permission), so that a session still owing its second factor can log out;
+            # Django's LogoutView takes only a POST with a CSRF token and logs out only the session that sent it.
+            path("logout/", self.logout, name="logout"),
+            *super().get_urls(),
+        ]
+
+    def second_factor(self, request: HttpRequest) -> HttpResponse:
+        return second_factor_view(request, admin_site=self)
 
     def index(self, request: HttpRequest, extra_context: dict | None = None) -> TemplateResponse:
         # Imported here, not at the top: this class is loaded while the app registry is still being populated

@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "corsheaders",
     "procrastinate.contrib.django",
     "accounts.apps.SignInLockoutsConfig",  # django-axes; before accounts, whose signal handlers run after axes' own
+    "django_otp",
+    "accounts.apps.TwoFactorDevicesConfig",  # django-otp's TOTP devices; before accounts, whose admin replaces theirs
     "kmeme",
     "kmeme.ai",  # the AI call ledger: infrastructure, below every app
     "accounts",
@@ -85,6 +87,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): the session passed the second factor
+    # A session that still owes its second factor reaches only the admin's second-factor page; elsewhere it is
+    # anonymous (the API's session authentication included).
+    "accounts.two_factor.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",  # last: turns a locked-out sign-in into the lockout page
@@ -169,6 +175,16 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_DISABLE_ACCESS_LOG = True  # failures and lockouts are in our audit log; successful sign-ins need no second log
 AXES_ENABLE_ADMIN = False  # accounts.admin shows the lockouts, with an audited unlock action
 AXES_VERBOSE = False
+# Second factor (django-otp TOTP) for the admin. Required for every staff account when on (the default in
+# production; off in development so `make run`'s printed login works at once); whatever this says, an account with
+# a TOTP device (enrolled by its owner, or required by an admin) must use it.
+# Empty counts as unset (a .env copied from .env.example must not switch it off in production).
+_require_2fa = env.str("ADMIN_REQUIRE_2FA", default="").strip().lower()
+if _require_2fa not in ("", "true", "false", "on", "off", "yes", "no", "1", "0"):
+    raise ImproperlyConfigured(f"ADMIN_REQUIRE_2FA must be true or false, not {_require_2fa!r}.")
+ADMIN_REQUIRE_2FA = (not DEBUG) if not _require_2fa else _require_2fa in ("true", "on", "yes", "1")
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="K-MEME Factory")
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # a device's secret is shown once, to its owner, on the enrolment page
 
 # --- Internationalisation ------------------------------------------------------
 LANGUAGE_CODE = "en-us"

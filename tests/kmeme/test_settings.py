@@ -22,6 +22,7 @@ def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
         "SENTRY_DSN",
         "AWS_STORAGE_BUCKET_NAME",
         "FIREBASE_AUTH_EMULATOR_HOST",
+        "ADMIN_REQUIRE_2FA",
     }
     clean = {k: v for k, v in os.environ.items() if k not in ignored}
     return subprocess.run(  # noqa: S603 - our own manage.py with fixed arguments
@@ -96,3 +97,18 @@ def test_s3_media_is_switched_on_by_its_bucket_and_refuses_half_a_configuration(
 def test_production_refuses_the_firebase_emulator():
     result = _manage("check", env={**PRODUCTION_ENV, "FIREBASE_AUTH_EMULATOR_HOST": "127.0.0.1:9099"})
     assert result.returncode != 0 and "emulator mode accepts unsigned tokens" in result.stderr
+
+
+def test_production_requires_a_second_factor_for_the_admin_even_from_an_empty_env_line():
+    probe = "from django.conf import settings; print(settings.ADMIN_REQUIRE_2FA)"
+
+    def required(env: dict[str, str]) -> str:
+        result = _manage("shell", "-c", probe, env=env)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.split()[-1]
+
+    assert required(PRODUCTION_ENV) == "True"
+    assert required({**PRODUCTION_ENV, "ADMIN_REQUIRE_2FA": ""}) == "True"  # as in a .env copied from .env.example
+    assert required({**PRODUCTION_ENV, "ADMIN_REQUIRE_2FA": "false"}) == "False"  # switched off on purpose
+    assert required({}) == "False"  # development: make run's printed login works at once
+    assert _manage("check", env={"ADMIN_REQUIRE_2FA": "maybe"}).returncode != 0
