@@ -9,6 +9,7 @@ from django.db import transaction
 from accounts.models import Role, User
 from accounts.services import audit_log_record
 from kmeme.errors import ApplicationError
+from kmeme.media.guard import url_check
 from remix.cache import node_cache_invalidate
 from remix.lineage import mutation_create, mutation_update
 from remix.models import Layer, Mutation, NodeStatus, RemixNode
@@ -39,6 +40,8 @@ def node_fork(
         raise ApplicationError("Only creators fork remixes.", code="permission_denied", status_code=403)
     if master.layer != Layer.MASTER or master.status != NodeStatus.PUBLISHED:
         raise ApplicationError("Only published masters can be forked.", code="not_forkable", status_code=409)
+    if source_url:
+        url_check(url=source_url)  # the creator's own video link is held to the submission's rules
     fork = node_create(
         title=title,
         source_url=source_url or master.source_url,

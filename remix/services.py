@@ -210,6 +210,8 @@ def node_change(*, node: RemixNode, actor: User | None, changes: dict[str, Any],
     if unknown:
         raise ApplicationError(f"These fields are not edited here: {', '.join(sorted(unknown))}.", code="read_only")
     cleaned = {field: value.strip() if isinstance(value, str) else value for field, value in changes.items()}
+    if "source_url" in cleaned and cleaned["source_url"] != node.source_url:
+        url_check(url=cleaned["source_url"])  # a corrected link is held to the submission's rules
     diff = changes_apply(node, cleaned)
     if not diff:
         return False

@@ -54,3 +54,11 @@ def test_dev_admin_prints_a_working_login(client, tmp_path, settings):
     response = client.post("/admin/login/", {"username": "admin@kmeme.local", "password": password})
     assert response.status_code == 302, response.content
     assert client.get("/admin/").status_code == 200
+
+
+def test_dev_admin_prints_the_port_make_run_serves_on(tmp_path, settings, monkeypatch):
+    settings.DEBUG = True
+    monkeypatch.setenv("KMEME_PORT", "8123")
+    out = StringIO()
+    call_command("dev_admin", password_file=str(tmp_path / "pw"), stdout=out)
+    assert "(http://127.0.0.1:8123/admin/)" in out.getvalue()
