@@ -13,7 +13,7 @@ from kmeme.media.guard import url_check
 from remix.cache import node_cache_invalidate
 from remix.lineage import mutation_create, mutation_update
 from remix.models import Layer, Mutation, NodeStatus, RemixNode
-from remix.services import node_change, node_create, node_transition
+from remix.services import node_change, node_create, node_link_check, node_transition
 
 FORKING_ROLES = (Role.CREATOR, Role.ADMIN)
 
@@ -75,6 +75,7 @@ def fork_update(
 ) -> RemixNode:
     _require_owner(fork, user)
     fields = {"title": title, "source_url": source_url}
+    node_link_check(node=fork, changes=fields)
     locked = RemixNode.objects.select_for_update().get(pk=fork.pk)
     node_change(node=locked, actor=user, changes={k: v for k, v in fields.items() if v is not None})
     fork.title, fork.source_url, fork.platform = locked.title, locked.source_url, locked.platform

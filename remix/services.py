@@ -202,16 +202,22 @@ def node_submit(*, user: User, video_url: str, title: str = "") -> tuple[RemixNo
 NODE_EDITABLE_FIELDS = ("title", "source_url", "commerce_category")
 
 
+def node_link_check(*, node: RemixNode, changes: dict[str, Any]) -> None:
+    """A changed video link is held to the submission's rules (400 `url_not_allowed`). Call it before taking the
+    node's row lock: it may wait on DNS."""
+    source_url = changes.get("source_url")
+    if source_url is not None and source_url.strip() != node.source_url:
+        url_check(url=source_url.strip())
+
+
 def node_change(*, node: RemixNode, actor: User | None, changes: dict[str, Any], action: str = "node.update") -> bool:
     """Apply field changes to a node the caller holds a row lock on: validate, save, audit before → after, drop
     its cached reads, and re-embed it if it is public. The platform always follows the URL. Returns whether
-    anything changed."""
+    anything changed. Precondition: a changed link passed node_link_check."""
     unknown = set(changes) - set(NODE_EDITABLE_FIELDS)
     if unknown:
         raise ApplicationError(f"These fields are not edited here: {', '.join(sorted(unknown))}.", code="read_only")
     cleaned = {field: value.strip() if isinstance(value, str) else value for field, value in changes.items()}
-    if "source_url" in cleaned and cleaned["source_url"] != node.source_url:
-        url_check(url=cleaned["source_url"])  # a corrected link is held to the submission's rules
     diff = changes_apply(node, cleaned)
     if not diff:
         return False
@@ -232,6 +238,7 @@ def node_update(*, node: RemixNode, editor: User, **changes: Any) -> RemixNode:
     Forks belong to their creators (remix.forks.fork_update). Audited with before → after; the public API shows
     the change at once (caches dropped now and on commit); a published node's search embedding follows it.
     """
+    node_link_check(node=node, changes=changes)
     locked = RemixNode.objects.select_for_update().get(pk=node.pk)
     if locked.layer == Layer.FORK:
         raise ApplicationError(
