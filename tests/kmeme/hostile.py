@@ -2,7 +2,7 @@
 JSON and text a client can send, and the one check every answer must pass.
 
 The promise checked: whatever arrives, the answer is never a 5xx; every error is the API's one JSON shape with a
-`code`; and a refused request (4xx) writes nothing.
+`code`; and a refused request (4xx) writes nothing but, for a refusal that is a security event, its audit row.
 """
 
 from __future__ import annotations
@@ -177,9 +177,15 @@ WRITTEN: tuple[type[Model], ...] = (
 )
 
 
+# A refusal that is itself a security event is recorded on purpose (who tried to take which account); these audit
+# rows are the only thing a refused request may write.
+REFUSAL_RECORDS = ("auth.firebase_link_refused",)
+
+
 def rows() -> dict[str, Any]:
     """What a refused request must leave as it was: every table a request can write, and the last node change."""
     counts: dict[str, Any] = {model.__name__: model.objects.count() for model in WRITTEN}
+    counts["AuditLog"] = AuditLog.objects.exclude(action__in=REFUSAL_RECORDS).count()
     counts["last node change"] = RemixNode.objects.aggregate(last=Max("updated_at"))["last"]
     return counts
 
