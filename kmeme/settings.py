@@ -361,7 +361,15 @@ for _model in (GEMINI_MODEL, CLAUDE_MODEL):
             f'e.g. {{"{_model}": [input_usd_per_mtok, output_usd_per_mtok]}}.'
         )
 LLM_MONTHLY_CAP = env.float("LLM_MONTHLY_CAP", default=50.0)
-AI_TIMEOUT_S = env.float("AI_TIMEOUT_S", default=60.0)
+AI_TIMEOUT_S = env.float("AI_TIMEOUT_S", default=60.0)  # one socket read (or connect) of a provider call
+# The whole provider call, every attempt and the waits between them included: a provider (or a proxy) trickling
+# bytes is cut off here, however slowly they come. Reservations expire a minute after it.
+AI_CALL_DEADLINE_S = env.float("AI_CALL_DEADLINE_S", default=180.0)
+# Nodes that fell back because a provider was down are analysed again once it answers (remix.recovery):
+# at most this many times each, within this many hours of the fallback, this many a minute.
+AI_AUTO_RETRY_MAX = env.int("AI_AUTO_RETRY_MAX", default=3)
+AI_AUTO_RETRY_WINDOW_H = env.int("AI_AUTO_RETRY_WINDOW_H", default=24)
+AI_AUTO_RETRY_BATCH = env.int("AI_AUTO_RETRY_BATCH", default=20)
 AI_RETRY_ATTEMPTS = env.int("AI_RETRY_ATTEMPTS", default=3)
 AI_RETRY_WAIT_MIN_S = env.float("AI_RETRY_WAIT_MIN_S", default=2.0)
 AI_RETRY_WAIT_MAX_S = env.float("AI_RETRY_WAIT_MAX_S", default=10.0)

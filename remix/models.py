@@ -88,6 +88,15 @@ class RemixNode(models.Model):
     pipeline_error = models.TextField(
         blank=True, editable=False, help_text="The last error of the analysis job, until a run succeeds."
     )
+    # Why the last analysis run ended without AI, for the submitter (GET /analyses/{id}) and the editors: which
+    # part fell back (`gemini`, `anthropic`, `media`), its code (kmeme.ai.types.ProviderUnavailable's, or a
+    # MediaError's) and the reason; empty when Gemini and Claude both answered. A run that fell back because a
+    # provider was down is retried automatically once its circuit closes (remix.recovery), `auto_retries` times.
+    fallback_provider = models.CharField(max_length=16, blank=True, editable=False)
+    fallback_code = models.CharField(max_length=32, blank=True, editable=False)
+    fallback_reason = models.TextField(blank=True, editable=False)
+    fallback_at = models.DateTimeField(null=True, blank=True, editable=False)
+    auto_retries = models.PositiveSmallIntegerField(default=0, editable=False)
     published_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -23,6 +23,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +31,14 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.selectors import user_personal_names
 from kmeme.ai.claude import claude_brief
-from kmeme.ai.gemini import gemini_analyze, gemini_configured
+from kmeme.ai.gemini import gemini_analysis_deadline_s, gemini_analyze, gemini_configured
 from kmeme.ai.offline import rule_based_brief
 from kmeme.ai.types import ProviderUnavailable
+from kmeme.deadline import deadline
 from kmeme.media import MediaError, media_fetch, media_probe
 from kmeme.platforms import Platform
 from remix.models import (
@@ -51,6 +54,8 @@ from remix.services import analysis_record, brief_create, node_transition
 logger = logging.getLogger("kmeme.pipeline")
 
 FALLBACK_DURATION_S = 15.0
+# How much longer than the analysis's own deadline the per-URL lock is held, for the steps around the call.
+ANALYSIS_LOCK_GRACE_S = 60
 BY_URL_PLATFORMS = (Platform.YOUTUBE, Platform.YOUTUBE_SHORTS)
 
 
@@ -76,22 +81,39 @@ def _local_media(storage_name: str) -> Iterator[Path | None]:
             yield local
 
 
-def _fetch_and_probe(node: RemixNode) -> str:
-    """Download and measure the video once per node. Returns why it could not, or ''."""
+@dataclass(frozen=True)
+class Fallback:
+    """Why a run went without AI: which part (`gemini`, `anthropic`, `media`), its error code, and the reason."""
+
+    provider: str
+    code: str
+    reason: str
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+def _fetch_and_probe(node: RemixNode) -> Fallback | None:
+    """Download and measure the video once per node. Returns why it could not, or None."""
     if not node.media_name:
         try:
             fetched = media_fetch(url=node.source_url, platform=node.platform, node_public_id=str(node.public_id))
         except MediaError as exc:
-            return f"the video could not be downloaded ({exc.code}: {exc.message})"
+            return Fallback("media", exc.code, f"the video could not be downloaded ({exc.code}: {exc.message})")
         node.media_name = fetched.storage_name
         node.save(update_fields=["media_name", "updated_at"])
     if not node.probe:
         try:
             node.probe = media_probe(storage_name=node.media_name).as_dict()
         except MediaError as exc:
-            return f"the video could not be measured ({exc.code}: {exc.message})"
+            return Fallback("media", exc.code, f"the video could not be measured ({exc.code}: {exc.message})")
         node.save(update_fields=["probe", "updated_at"])
-    return ""
+    return None
+
+
+def _run_marker(node: RemixNode) -> str:
+    """Which run of the node a provider call serves (a node that never entered analysis has one run)."""
+    return node.analysis_requested_at.isoformat() if node.analysis_requested_at else "first"
 
 
 def _record_gemini(
@@ -113,7 +135,7 @@ def _record_gemini(
     )
 
 
-def _record_fallback(node: RemixNode, reason: str) -> VideoAnalysis:
+def _record_fallback(node: RemixNode, fallback: Fallback) -> VideoAnalysis:
     probe = node.probe or {}
     return analysis_record(
         node=node,
@@ -123,16 +145,25 @@ def _record_fallback(node: RemixNode, reason: str) -> VideoAnalysis:
         bpm=probe.get("bpm"),
         keyframes=[{"t": k["t"], "description": "scene cut (measured)"} for k in probe.get("keyframes", [])],
         probe=probe,
-        error=f"Needs manual review: {reason}",
+        raw_output={"fallback": {"provider": fallback.provider, "code": fallback.code}},
+        error=f"Needs manual review: {fallback.reason}",
     )
 
 
-def _analyze(node: RemixNode, fetch_problem: str) -> VideoAnalysis:
+def _analysis_fallback(analysis: VideoAnalysis) -> Fallback:
+    """Why a fallback analysis is one (recorded with it)."""
+    recorded = (analysis.raw_output or {}).get("fallback") or {}
+    return Fallback(
+        recorded.get("provider", "gemini"), recorded.get("code", "unknown"), analysis.error or "no AI analysis"
+    )
+
+
+def _analyze(node: RemixNode, fetch_problem: Fallback | None) -> VideoAnalysis:
     by_url = node.platform in BY_URL_PLATFORMS
     if not gemini_configured():
+        reason = "no AI analysis is configured (GEMINI_API_KEY is empty)"
         return _record_fallback(
-            node,
-            "no AI analysis is configured (GEMINI_API_KEY is empty)" + (f"; {fetch_problem}" if fetch_problem else ""),
+            node, Fallback("gemini", "not_configured", reason + (f"; {fetch_problem}" if fetch_problem else ""))
         )
     if fetch_problem and not by_url:
         return _record_fallback(node, fetch_problem)
@@ -140,12 +171,14 @@ def _analyze(node: RemixNode, fetch_problem: str) -> VideoAnalysis:
     hit = cache.get(key)
     if hit is None:
         # One analysis per URL at a time: a second submission waits, then finds the first one's result cached.
-        wait_s = int(settings.AI_TIMEOUT_S * settings.AI_RETRY_ATTEMPTS + settings.AI_RETRY_WAIT_MAX_S * 2 + 60)
-        with cache.lock(f"lock:{key}", timeout=wait_s, blocking_timeout=wait_s):
+        # The analysis is cut off at its total deadline, so the lock (held a grace minute longer) outlives it.
+        work_s = gemini_analysis_deadline_s()
+        lock = cache.lock(f"lock:{key}", timeout=work_s + ANALYSIS_LOCK_GRACE_S, blocking_timeout=work_s + 10)
+        with lock:
             hit = cache.get(key)
             if hit is None:
                 try:
-                    with _local_media(node.media_name) as media_path:
+                    with deadline(work_s), _local_media(node.media_name) as media_path:
                         result = gemini_analyze(
                             node_id=node.pk,
                             video_url=node.source_url,
@@ -154,15 +187,16 @@ def _analyze(node: RemixNode, fetch_problem: str) -> VideoAnalysis:
                             probe=node.probe,
                             title=node.title,
                             personal_names=user_personal_names(node.owner),
+                            request_key=f"analysis:node:{node.pk}:{_run_marker(node)}",
                         )
                 except ProviderUnavailable as exc:
-                    return _record_fallback(node, f"Gemini analysis unavailable ({exc})")
+                    return _record_fallback(node, Fallback("gemini", exc.code, f"Gemini analysis unavailable ({exc})"))
                 cache.set(key, {"model": result.model, "content": result.content}, settings.GEMINI_CACHE_TTL_S)
                 return _record_gemini(
                     node,
                     result.content,
                     model=result.model,
-                    cached=False,
+                    cached=result.cached,
                     usage={
                         "input_tokens": result.input_tokens,
                         "output_tokens": result.output_tokens,
@@ -197,13 +231,15 @@ def _brief_by_rules(*, node: RemixNode, analysis: VideoAnalysis, editor_notes: s
     return brief_create(node=node, content=content, source=BriefSource.RULE_BASED, regeneration_notes=editor_notes)
 
 
-def brief_generate(*, node: RemixNode, analysis: VideoAnalysis, editor_notes: str = "") -> tuple[RemixBrief, str]:
+def brief_generate(
+    *, node: RemixNode, analysis: VideoAnalysis, editor_notes: str = ""
+) -> tuple[RemixBrief, Fallback | None]:
     """Claude's brief when the analysis is real and Claude answers; the rule-based one otherwise.
 
     Returns the brief and, for a rule-based one, why no AI brief could be written.
     """
     if analysis.status != AnalysisStatus.OK:
-        return _brief_by_rules(node=node, analysis=analysis, editor_notes=editor_notes), analysis.error
+        return _brief_by_rules(node=node, analysis=analysis, editor_notes=editor_notes), _analysis_fallback(analysis)
     try:
         result = claude_brief(
             node_id=node.pk,
@@ -211,11 +247,13 @@ def brief_generate(*, node: RemixNode, analysis: VideoAnalysis, editor_notes: st
             analysis=_analysis_summary(analysis),
             editor_notes=editor_notes,
             personal_names=user_personal_names(node.owner),
+            # One brief per run (and per set of notes): a retried job reuses an answer Claude was paid for.
+            request_key=f"brief:node:{node.pk}:{_run_marker(node)}:analysis:{analysis.pk}"
+            f":notes:{hashlib.sha256(editor_notes.encode()).hexdigest()[:16]}",
         )
     except ProviderUnavailable as exc:
-        return _brief_by_rules(
-            node=node, analysis=analysis, editor_notes=editor_notes
-        ), f"Claude brief unavailable ({exc})"
+        fallback = Fallback("anthropic", exc.code, f"Claude brief unavailable ({exc})")
+        return _brief_by_rules(node=node, analysis=analysis, editor_notes=editor_notes), fallback
     brief = brief_create(
         node=node,
         content=result.content,
@@ -224,7 +262,20 @@ def brief_generate(*, node: RemixNode, analysis: VideoAnalysis, editor_notes: st
         prompt_version=result.prompt_version,
         regeneration_notes=editor_notes,
     )
-    return brief, ""
+    return brief, None
+
+
+def _run_finish(*, node: RemixNode, to: str, reason: str, fallback: Fallback | None) -> None:
+    """Move the node out of analysis, recording why it went without AI (or that it did not)."""
+    with transaction.atomic():
+        node_transition(node=node, to=to, actor=None, reason=reason)
+        RemixNode.objects.filter(pk=node.pk).update(
+            pipeline_error="",
+            fallback_provider=fallback.provider if fallback else "",
+            fallback_code=fallback.code[:32] if fallback else "",
+            fallback_reason=fallback.reason if fallback else "",
+            fallback_at=timezone.now() if fallback else None,
+        )
 
 
 def pipeline_run(*, node_id: int) -> str:
@@ -241,17 +292,19 @@ def pipeline_run(*, node_id: int) -> str:
         analysis = _analyze(node, fetch_problem)
 
     brief = node.briefs.filter(created_at__gte=since).order_by("-version").first()
-    problem = ""
+    fallback: Fallback | None = None
     if brief is None:
-        brief, problem = brief_generate(node=node, analysis=analysis)
-    elif brief.source != BriefSource.AI:
-        problem = analysis.error or "the brief was not written by AI"
+        brief, fallback = brief_generate(node=node, analysis=analysis)
+    elif brief.source != BriefSource.AI:  # written before the job was interrupted
+        fallback = (
+            _analysis_fallback(analysis)
+            if analysis.status != AnalysisStatus.OK
+            else Fallback("anthropic", "unknown", "the brief was not written by AI")
+        )
 
-    with transaction.atomic():
-        target = NodeStatus.IN_REVIEW if brief.source == BriefSource.AI and not problem else NodeStatus.NEEDS_REVIEW
-        node_transition(node=node, to=target, actor=None, reason=problem or "analysis and brief ready")
-        RemixNode.objects.filter(pk=node.pk).update(pipeline_error="")
-    logger.info("pipeline finished", extra={"node_id": node_id, "status": target, "problem": problem})
+    target = NodeStatus.IN_REVIEW if brief.source == BriefSource.AI and fallback is None else NodeStatus.NEEDS_REVIEW
+    _run_finish(node=node, to=target, reason=str(fallback or "analysis and brief ready"), fallback=fallback)
+    logger.info("pipeline finished", extra={"node_id": node_id, "status": target, "problem": str(fallback or "")})
     return target
 
 
@@ -269,11 +322,9 @@ def brief_regenerate_run(*, node_id: int, notes: str) -> str:
     if analysis is None:
         return pipeline_run(node_id=node_id)
     brief = node.briefs.filter(created_at__gte=node.analysis_requested_at).order_by("-version").first()
-    problem = ""
+    fallback: Fallback | None = None
     if brief is None:
-        brief, problem = brief_generate(node=node, analysis=analysis, editor_notes=notes)
-    with transaction.atomic():
-        reason = f"brief v{brief.version} written ({brief.get_source_display()})" + (f"; {problem}" if problem else "")
-        node_transition(node=node, to=NodeStatus.IN_REVIEW, actor=None, reason=reason)
-        RemixNode.objects.filter(pk=node.pk).update(pipeline_error="")
+        brief, fallback = brief_generate(node=node, analysis=analysis, editor_notes=notes)
+    reason = f"brief v{brief.version} written ({brief.get_source_display()})" + (f"; {fallback}" if fallback else "")
+    _run_finish(node=node, to=NodeStatus.IN_REVIEW, reason=reason, fallback=fallback)
     return NodeStatus.IN_REVIEW

@@ -1,9 +1,15 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from kmeme.serializers import FreeFormJSONObjectField, HttpUrlField, StrictSerializer
-from remix.models import MutationType, RemixBrief, RemixNode, VideoAnalysis
+from remix.models import MutationType, NodeStatus, RemixBrief, RemixNode, VideoAnalysis
+from remix.recovery import OUTAGE_CODES
 
 
 class AnalysisRequestSerializer(StrictSerializer):
@@ -54,15 +60,59 @@ class BriefSummarySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class FallbackSerializer(serializers.Serializer):
+    provider = serializers.ChoiceField(
+        choices=["gemini", "anthropic", "media"],
+        help_text="What could not be had: the Gemini analysis, the Claude brief, or the video itself.",
+    )
+    code = serializers.CharField(
+        help_text="Why: `provider_error`, `circuit_open` (the provider was down; retried automatically once it "
+        "answers again), `budget_exceeded`, `not_configured`, `invalid_output`, or a media code such as "
+        "`media_unreachable`, `media_timeout`, `media_too_large`, `media_invalid`."
+    )
+    reason = serializers.CharField(help_text="The same, in words, for the submitter and the editors.")
+    at = serializers.DateTimeField()
+    auto_retries = serializers.IntegerField(help_text="Automatic retries made so far after an outage.")
+    auto_retry_pending = serializers.BooleanField(
+        help_text="Whether it will be retried automatically once the provider answers again."
+    )
+
+
 class AnalysisStatusSerializer(NodeSummarySerializer):
     probe = serializers.JSONField(read_only=True, help_text="What the platform measured itself (duration, fps, BPM…).")
     analysis = VideoAnalysisSerializer(allow_null=True, read_only=True, help_text="The latest analysis, if any.")
     brief = BriefSummarySerializer(allow_null=True, read_only=True, help_text="The latest brief version, if any.")
     pipeline_error = serializers.CharField(read_only=True, help_text="The job's last error, empty once it succeeds.")
+    fallback = serializers.SerializerMethodField(
+        help_text="Why the last run went without AI (the brief is then rule-based and waits for manual review); "
+        "null when Gemini and Claude both answered, or while the node is being analysed."
+    )
 
     class Meta(NodeSummarySerializer.Meta):
-        fields = [*NodeSummarySerializer.Meta.fields, "probe", "analysis", "brief", "pipeline_error"]
+        fields = [*NodeSummarySerializer.Meta.fields, "probe", "analysis", "brief", "pipeline_error", "fallback"]
         read_only_fields = fields
+
+    @extend_schema_field(FallbackSerializer(allow_null=True))
+    def get_fallback(self, node: RemixNode) -> dict | None:
+        if not node.fallback_code or node.status == NodeStatus.ANALYZING:
+            return None
+        pending = (
+            node.status == NodeStatus.NEEDS_REVIEW
+            and node.fallback_code in OUTAGE_CODES
+            and node.auto_retries < settings.AI_AUTO_RETRY_MAX
+            and node.fallback_at is not None
+            and node.fallback_at >= timezone.now() - timedelta(hours=settings.AI_AUTO_RETRY_WINDOW_H)
+        )
+        return FallbackSerializer(
+            {
+                "provider": node.fallback_provider,
+                "code": node.fallback_code,
+                "reason": node.fallback_reason,
+                "at": node.fallback_at,
+                "auto_retries": node.auto_retries,
+                "auto_retry_pending": pending,
+            }
+        ).data
 
 
 class NodeListSerializer(serializers.ModelSerializer):

@@ -9,6 +9,7 @@ from procrastinate.contrib.django import app
 from remix.embeddings import node_embedding_refresh, nodes_for_embedding
 from remix.models import RemixNode
 from remix.pipeline import brief_regenerate_run, pipeline_run
+from remix.recovery import nodes_retry_after_outage
 
 
 @app.task(queue="pipeline", retry=RetryStrategy(max_attempts=4, exponential_wait=5))
@@ -44,5 +45,15 @@ def node_embed(node_id: int) -> None:
         node = nodes_for_embedding().filter(pk=node_id).first()
         if node is not None:
             node_embedding_refresh(node=node)
+    finally:
+        connection.close()
+
+
+@app.periodic(cron="* * * * *")
+@app.task(queue="maintenance", queueing_lock="nodes_retry_after_outage")
+def nodes_retry_after_outage_job(timestamp: int) -> None:
+    """Analyse again the nodes that fell back while a provider was down, once it answers (remix.recovery)."""
+    try:
+        nodes_retry_after_outage()
     finally:
         connection.close()

@@ -14,6 +14,7 @@ from kmeme.ai.prompts import prompt_render
 from kmeme.ai.schemas import BriefOutput, output_validate
 from kmeme.ai.scrub import scrub, scrub_text
 from kmeme.ai.types import ProviderResult, ProviderUnavailable
+from kmeme.deadline import deadline_transport
 
 PROVIDER = "anthropic"
 TOOL_NAME = "remix_brief"
@@ -25,8 +26,15 @@ def claude_configured() -> bool:
 
 @lru_cache(maxsize=8)
 def _client(api_key: str, base_url: str, timeout_s: float) -> anthropic.Anthropic:
-    # max_retries=0: tenacity in kmeme.ai.calls is the only retry layer.
-    return anthropic.Anthropic(api_key=api_key, base_url=base_url or None, timeout=timeout_s, max_retries=0)
+    # max_retries=0: tenacity in kmeme.ai.calls is the only retry layer. The transport holds every connection to
+    # the call's total deadline (kmeme.deadline); `timeout` bounds each read within it.
+    return anthropic.Anthropic(
+        api_key=api_key,
+        base_url=base_url or None,
+        timeout=timeout_s,
+        max_retries=0,
+        http_client=anthropic.DefaultHttpxClient(transport=deadline_transport()),
+    )
 
 
 def claude_client() -> anthropic.Anthropic:
@@ -45,8 +53,10 @@ def claude_brief(
     analysis: dict[str, Any],
     editor_notes: str,
     personal_names: list[str],
+    request_key: str = "",
 ) -> ProviderResult:
-    """Write a remix brief from an analysis (and an editor's notes when regenerating)."""
+    """Write a remix brief from an analysis (and an editor's notes when regenerating). A retry with the same
+    `request_key` reuses the answer already paid for (kmeme.ai.calls)."""
     if not claude_configured():
         raise ProviderUnavailable("No ANTHROPIC_API_KEY is configured.", code="not_configured")
     client = claude_client()
@@ -99,4 +109,5 @@ def claude_brief(
         parse=parse,
         is_retryable=is_retryable,
         prompt_version=version,
+        request_key=request_key,
     )

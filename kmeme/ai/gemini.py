@@ -22,6 +22,7 @@ from kmeme.ai.prompts import prompt_render
 from kmeme.ai.schemas import MAX_RAW_OUTPUT_CHARS, AnalysisOutput, output_validate
 from kmeme.ai.scrub import scrub, scrub_text
 from kmeme.ai.types import EMBEDDING_DIMENSIONS, ProviderResult, ProviderUnavailable
+from kmeme.deadline import deadline, deadline_remaining, deadline_transport
 from kmeme.vocabulary import CommerceCategory
 
 PROVIDER = "gemini"
@@ -41,6 +42,8 @@ def _client(api_key: str, base_url: str, timeout_s: float) -> genai.Client:
         timeout=int(timeout_s * 1000),
         # One attempt per SDK call: tenacity in kmeme.ai.calls is the only retry layer.
         retry_options=types.HttpRetryOptions(attempts=1),
+        # Every connection held to the call's total deadline (kmeme.deadline); `timeout` bounds each read.
+        client_args={"transport": deadline_transport()},
     )
     return genai.Client(api_key=api_key, http_options=http_options)
 
@@ -57,14 +60,15 @@ def is_retryable(exc: BaseException) -> bool:
 
 def _upload_and_wait(client: genai.Client, path: Path, mime_type: str) -> types.File:
     uploaded = client.files.upload(file=path, config=types.UploadFileConfig(mime_type=mime_type))
-    deadline = time.monotonic() + settings.GEMINI_FILE_ACTIVE_TIMEOUT_S
+    ready_by = time.monotonic() + settings.GEMINI_FILE_ACTIVE_TIMEOUT_S
     current = uploaded
     while current.state != types.FileState.ACTIVE:
         if current.state == types.FileState.FAILED:
             raise ProviderUnavailable(
                 f"Gemini could not process the uploaded video ({current.name}).", code="provider_error"
             )
-        if time.monotonic() > deadline:
+        left = deadline_remaining()
+        if time.monotonic() > ready_by or (left is not None and left <= settings.GEMINI_FILE_POLL_S):
             raise ProviderUnavailable(
                 "Gemini did not finish processing the uploaded video in time.", code="provider_error"
             )
@@ -82,7 +86,8 @@ def _video_part(client: genai.Client, *, video_url: str, by_url: bool, media_pat
     if media_path.stat().st_size <= settings.GEMINI_INLINE_MAX_BYTES:
         return types.Part.from_bytes(data=media_path.read_bytes(), mime_type=mime_type)
     try:
-        uploaded = _upload_and_wait(client, media_path, mime_type)
+        with deadline(settings.AI_CALL_DEADLINE_S):
+            uploaded = _upload_and_wait(client, media_path, mime_type)
     except (genai_errors.APIError, httpx.HTTPError) as exc:
         raise ProviderUnavailable(f"Uploading the video to Gemini failed: {exc}", code="provider_error") from exc
     return types.Part(file_data=types.FileData(file_uri=uploaded.uri, mime_type=uploaded.mime_type or mime_type))
@@ -97,8 +102,11 @@ def gemini_analyze(
     probe: dict[str, Any],
     title: str,
     personal_names: list[str],
+    request_key: str = "",
 ) -> ProviderResult:
-    """Analyse a video: YouTube by URL, downloaded files inline or through the Files API."""
+    """Analyse a video: YouTube by URL, downloaded files inline or through the Files API. Uploading takes at most
+    AI_CALL_DEADLINE_S and the call as much again (`gemini_analysis_deadline_s`). A retry with the same
+    `request_key` reuses the answer already paid for (kmeme.ai.calls)."""
     if not gemini_configured():
         raise ProviderUnavailable("No GEMINI_API_KEY is configured.", code="not_configured")
     client = gemini_client()
@@ -152,7 +160,13 @@ def gemini_analyze(
         parse=parse,
         is_retryable=is_retryable,
         prompt_version=version,
+        request_key=request_key,
     )
+
+
+def gemini_analysis_deadline_s() -> float:
+    """The most a whole `gemini_analyze` can take: the upload, then the call."""
+    return 2 * settings.AI_CALL_DEADLINE_S
 
 
 # --- embeddings -------------------------------------------------------------------------------------------------------

@@ -24,6 +24,8 @@ class AICallStatus(models.TextChoices):
     OK = "ok", "OK"
     ERROR = "error", "Error"
     REFUSED_BUDGET = "refused_budget", "Refused: over budget"
+    # Settled by the sweep (kmeme.ai.budget.budget_reservations_release): the call's process died or hung.
+    INTERRUPTED = "interrupted", "Interrupted (settled by the sweep)"
 
 
 class AICall(models.Model):
@@ -46,6 +48,19 @@ class AICall(models.Model):
     latency_ms = models.PositiveIntegerField(null=True, blank=True)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Who holds an open reservation (`job:<id>:<attempt>` when a background job made the call, else
+    # `<host>:<pid>`), and when the call must be over by (its total deadline plus a grace period): the sweep
+    # settles a reservation whose job is gone or whose expiry passed.
+    owner = models.CharField(max_length=200, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    # When the first request was sent, and how many were: a call interrupted before sending cost nothing.
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # The step this call served (e.g. one node's analysis for one run) and its validated answer: a retry of the
+    # same step reuses an answer that was paid for instead of calling again.
+    request_key = models.CharField(max_length=200, blank=True, db_index=True)
+    prompt_version = models.CharField(max_length=40, blank=True)
+    response = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

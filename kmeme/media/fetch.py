@@ -30,6 +30,7 @@ from yt_dlp.networking._urllib import RedirectHandler as YtdlpRedirectHandler
 from yt_dlp.networking._urllib import UrllibRH
 from yt_dlp.networking.exceptions import RequestError, UnsupportedRequest
 
+from kmeme.deadline import DeadlineNetworkBackend, deadline, deadline_remaining, deadline_watch
 from kmeme.media.guard import PinnedHosts, url_shape_check
 from kmeme.media.limits import fetch_timeout_s, max_bytes, timed_out, too_large, unreachable
 from kmeme.media.types import FetchedMedia, MediaError
@@ -77,7 +78,8 @@ def media_fetch(*, url: str, platform: str, node_public_id: str) -> FetchedMedia
     parts = url_shape_check(url=url)
     pins = PinnedHosts()
     pins.addresses(parts.hostname or "", parts.port or (443 if scheme == "https" else 80))
-    with tempfile.TemporaryDirectory(prefix="kmeme-fetch-") as tmp:
+    # The whole download, however slowly the bytes come, ends by MEDIA_FETCH_TIMEOUT_S (kmeme.deadline).
+    with tempfile.TemporaryDirectory(prefix="kmeme-fetch-") as tmp, deadline(fetch_timeout_s()):
         if platform == Platform.DIRECT:
             local_path, content_type = _http_download(url=url, dest_dir=Path(tmp), pins=pins)
             method = "http"
@@ -132,7 +134,7 @@ class _PinnedTransport(httpx.HTTPTransport):
         super().__init__(trust_env=False)
         self._pool = httpcore2.ConnectionPool(
             ssl_context=httpx.create_ssl_context(trust_env=False),
-            network_backend=_PinnedNetworkBackend(pins),
+            network_backend=DeadlineNetworkBackend(_PinnedNetworkBackend(pins)),
         )
 
 
@@ -141,6 +143,12 @@ def _http_download(*, url: str, dest_dir: Path, pins: PinnedHosts) -> tuple[Path
     timeout_s = fetch_timeout_s()
     deadline = time.monotonic() + timeout_s
     timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, _CONNECT_TIMEOUT_CAP_S))
+    visited: list[str] = []
+
+    def on_request(request: httpx.Request) -> None:
+        visited.append(str(request.url))
+        url_shape_check(url=str(request.url))  # every hop's shape; its address is checked when its connection opens
+
     try:
         with (
             httpx.Client(
@@ -150,8 +158,7 @@ def _http_download(*, url: str, dest_dir: Path, pins: PinnedHosts) -> tuple[Path
                 max_redirects=_MAX_REDIRECTS,
                 timeout=timeout,
                 headers={"User-Agent": _USER_AGENT, "Accept-Encoding": "identity"},
-                # Every hop's shape (scheme, credentials); its address is checked when its connection opens.
-                event_hooks={"request": [lambda request: url_shape_check(url=str(request.url))]},
+                event_hooks={"request": [on_request]},
             ) as client,
             client.stream("GET", url) as response,
         ):
@@ -179,6 +186,9 @@ def _http_download(*, url: str, dest_dir: Path, pins: PinnedHosts) -> tuple[Path
     except httpx.TimeoutException as exc:
         raise timed_out(url=url, timeout_s=timeout_s) from exc
     except httpx.TooManyRedirects as exc:
+        loop = next((hop for hop in visited if visited.count(hop) > 1), None)
+        if loop is not None:
+            raise unreachable(url=url, reason=f"redirect loop: {loop} redirects back to itself") from exc
         raise unreachable(url=url, reason=f"more than {_MAX_REDIRECTS} redirects") from exc
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
         raise unreachable(url=url, reason=type(exc).__name__) from exc
@@ -241,8 +251,13 @@ class _PinnedYtdlpHTTPHandler(YtdlpHTTPHandler):
 
     def _connection(self, connection_class: type[http.client.HTTPConnection], *args: Any, **kwargs: Any) -> Any:
         connection = connection_class(*args, **kwargs)
-        connection._create_connection = self._pins.connect  # type: ignore[attr-defined]
+        connection._create_connection = self._connect  # type: ignore[attr-defined]
         return connection
+
+    def _connect(self, *args: Any, **kwargs: Any) -> Any:
+        sock = self._pins.connect(*args, **kwargs)
+        deadline_watch(sock)  # cut when the download's deadline passes, even mid-read
+        return sock
 
     def http_open(self, req: urllib.request.Request) -> Any:
         return self.do_open(functools.partial(self._connection, http.client.HTTPConnection), req)
@@ -406,6 +421,8 @@ def _ytdlp_download(*, url: str, dest_dir: Path, pins: PinnedHosts) -> tuple[Pat
         stopped_by = _media_error_in(exc)
         if stopped_by is not None:
             raise stopped_by from exc
+        if deadline_remaining() == 0:  # the deadline cut its sockets: whatever yt-dlp says, it ran out of time
+            raise timed_out(url=url, timeout_s=timeout_s) from exc
         message = str(exc)
         if "timed out" in message.lower() or isinstance(cause, TimeoutError):
             raise timed_out(url=url, timeout_s=timeout_s) from exc
@@ -415,6 +432,8 @@ def _ytdlp_download(*, url: str, dest_dir: Path, pins: PinnedHosts) -> tuple[Pat
         stopped_by = _media_error_in(exc)
         if stopped_by is not None:
             raise stopped_by from exc
+        if deadline_remaining() == 0:
+            raise timed_out(url=url, timeout_s=timeout_s) from exc
         raise unreachable(url=url, reason=_strip_ytdlp_prefix(str(exc))) from exc
 
     files = [p for p in dest_dir.iterdir() if p.is_file() and not p.name.endswith((".part", ".ytdl"))]

@@ -1,0 +1,91 @@
+"""Nodes that fell back during a provider outage are analysed again once the provider answers again.
+
+A run that could not reach Gemini or Claude (the provider failed, `provider_error`, or its circuit was open,
+`circuit_open`) leaves the node in manual review with a rule-based brief. When that provider's circuit is no
+longer open, `nodes_retry_after_outage` (a job, every minute) sends such nodes back to analysis: one at a time
+while the circuit is half-open (that call is its trial), then in batches. Bounded and visible: at most
+AI_AUTO_RETRY_MAX times per node, only within AI_AUTO_RETRY_WINDOW_H of the fallback, never a node an editor has
+started working on (a review lock, an edited or newer brief, an analysis filled in by hand), and each retry is a
+status change in the node's history with its reason; `auto_retries` counts them (in GET /analyses/{id}).
+A budget refusal, a missing key or an unusable answer is not an outage and waits for a person.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from kmeme.ai.circuit import PROVIDERS, circuit_state
+from remix.models import NodeStatus, RemixNode
+from remix.review_locks import review_lock_get
+from remix.services import node_analysis_start
+
+logger = logging.getLogger("kmeme.pipeline")
+
+OUTAGE_CODES = ("provider_error", "circuit_open")
+
+
+def _retry_candidates(*, provider: str, now: datetime) -> list[RemixNode]:
+    window = timedelta(hours=settings.AI_AUTO_RETRY_WINDOW_H)
+    return list(
+        RemixNode.objects.filter(
+            status=NodeStatus.NEEDS_REVIEW,
+            fallback_provider=provider,
+            fallback_code__in=OUTAGE_CODES,
+            auto_retries__lt=settings.AI_AUTO_RETRY_MAX,
+            fallback_at__gte=now - window,
+        ).order_by("fallback_at", "pk")[: settings.AI_AUTO_RETRY_BATCH * 2]
+    )
+
+
+def _editor_started(node: RemixNode) -> bool:
+    """Whether a person has begun on the node since it fell back: then it is theirs, not the machine's."""
+    if review_lock_get(node=node) is not None:
+        return True
+    return (
+        node.briefs.filter(updated_at__gt=node.fallback_at).exists()
+        or node.analyses.filter(created_at__gt=node.fallback_at).exists()
+    )
+
+
+@transaction.atomic
+def _retry(node: RemixNode) -> bool:
+    node = RemixNode.objects.select_for_update().get(pk=node.pk)
+    if node.status != NodeStatus.NEEDS_REVIEW or node.auto_retries >= settings.AI_AUTO_RETRY_MAX:
+        return False  # changed since it was selected
+    attempt = node.auto_retries + 1
+    RemixNode.objects.filter(pk=node.pk).update(auto_retries=attempt)
+    node_analysis_start(
+        node=node,
+        actor=None,
+        reason=(
+            f"automatic retry {attempt} of {settings.AI_AUTO_RETRY_MAX}: {node.fallback_provider} is answering "
+            f"again after {node.fallback_code} ({node.fallback_reason[:200]})"
+        ),
+    )
+    return True
+
+
+def nodes_retry_after_outage(*, now: datetime | None = None) -> list[RemixNode]:
+    """Send back to analysis the nodes that fell back while a provider that now answers was down. Returns them."""
+    now = now or timezone.now()
+    retried: list[RemixNode] = []
+    for provider in PROVIDERS:
+        state = circuit_state(provider=provider)["state"]
+        if state == "open":
+            continue
+        limit = 1 if state == "half_open" else settings.AI_AUTO_RETRY_BATCH
+        sent = 0
+        for node in _retry_candidates(provider=provider, now=now):
+            if sent >= limit:
+                break
+            if _editor_started(node) or not _retry(node):
+                continue
+            sent += 1
+            retried.append(node)
+            logger.info("node retried after an outage", extra={"node_id": node.pk, "provider": provider})
+    return retried
