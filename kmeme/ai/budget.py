@@ -200,16 +200,33 @@ def _job_owner_gone(owners: Iterable[str], jobs_running: Callable[[list[int]], d
     return {owner for owner, (job, attempt) in parsed.items() if running.get(job) != attempt}
 
 
+def _process_owner_gone(owner: str) -> bool:
+    """Whether `owner` names a process of this host (`<host>:<pid>`) that no longer runs."""
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # it runs, as another user
+        return False
+    return False
+
+
 def budget_reservations_release(
     *, jobs_running: Callable[[list[int]], dict[int, int]] | None = None, now: datetime | None = None
 ) -> list[AICall]:
-    """Settle the reservations whose call can no longer settle them itself: their expiry passed, or (given
-    `jobs_running`, which maps job ids to the attempt each job is running now) their job attempt is over.
+    """Settle the reservations whose call can no longer settle them itself: their expiry passed, their process
+    (on this host) is gone, or (given `jobs_running`, which maps job ids to the attempt each job is running now)
+    their job attempt is over.
     A call that sent no request is settled at $0; one that did keeps its worst case (the provider may have billed
     it), marked `interrupted`. Returns the calls settled."""
     now = now or timezone.now()
     open_calls = list(AICall.objects.filter(status=AICallStatus.RESERVED).values_list("pk", "owner", "expires_at"))
-    gone = _job_owner_gone({owner for _, owner, _ in open_calls}, jobs_running) if jobs_running else set()
+    owners = {owner for _, owner, _ in open_calls}
+    gone = _job_owner_gone(owners, jobs_running) if jobs_running else set()
+    gone |= {owner for owner in owners if _process_owner_gone(owner)}
     due = [pk for pk, owner, expires_at in open_calls if owner in gone or (expires_at is not None and expires_at < now)]
     settled = []
     for pk in due:
@@ -218,7 +235,7 @@ def budget_reservations_release(
             call = locked.filter(pk=pk, status=AICallStatus.RESERVED).first()
             if call is None:  # settled meanwhile by its own call
                 continue
-            why = "its job is no longer running" if call.owner in gone else "it outlived its deadline"
+            why = "its job or process is no longer running" if call.owner in gone else "it outlived its deadline"
             if call.sent_at is None:
                 call.cost_usd, call.input_tokens, call.output_tokens = Decimal(0), 0, 0
                 call.error = f"released: {why} before any request was sent"

@@ -188,24 +188,23 @@ class AnthropicDouble(HttpDouble):
         input_tokens: int = 21,
         output_tokens: int = 43,
         model: str | None = None,
+        delay: float = 0.0,
     ) -> None:
         """Queue one Message whose content is a `tool_use` block (optionally preceded by a text block);
-        stop_reason is "tool_use"."""
+        stop_reason is "tool_use". `delay`: seconds before it is sent."""
         content: list[dict[str, Any]] = [{"type": "text", "text": text}] if text else []
         content.append(
             {"type": "tool_use", "id": tool_use_id or self._next_id("toolu"), "name": name, "input": input_obj}
         )
-        self.push(
-            "messages",
-            self._message_reply(
-                content,
-                input_tokens=input_tokens,
-                output_tokens=output_tokens,
-                stop_reason="tool_use",
-                model=model,
-                headers=None,
-            ),
+        respond = self._message_reply(
+            content,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            stop_reason="tool_use",
+            model=model,
+            headers=None,
         )
+        self.push("messages", (lambda r, m: server.stall(delay, respond(r, m))) if delay else respond)
 
     def script_error(
         self,
