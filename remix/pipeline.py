@@ -32,6 +32,7 @@ from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
+from redis.exceptions import LockError, LockNotOwnedError
 
 from accounts.selectors import user_personal_names
 from kmeme.ai.claude import claude_brief
@@ -111,6 +112,21 @@ def _fetch_and_probe(node: RemixNode) -> Fallback | None:
     return None
 
 
+@contextmanager
+def _held(lock: Any) -> Iterator[None]:
+    """Hold a Redis lock for the block. If it was lost meanwhile (Redis restarted, or it expired), the block's
+    result is already stored: say so in the log rather than fail the job over the release."""
+    if not lock.acquire():
+        raise LockError(f"{lock.name} is still held by another analysis of this video")
+    try:
+        yield
+    finally:
+        try:
+            lock.release()
+        except LockNotOwnedError:
+            logger.warning("the per-URL analysis lock was lost before its release", extra={"lock": lock.name})
+
+
 def _run_marker(node: RemixNode) -> str:
     """Which run of the node a provider call serves (a node that never entered analysis has one run)."""
     return node.analysis_requested_at.isoformat() if node.analysis_requested_at else "first"
@@ -174,7 +190,7 @@ def _analyze(node: RemixNode, fetch_problem: Fallback | None) -> VideoAnalysis:
         # The analysis is cut off at its total deadline, so the lock (held a grace minute longer) outlives it.
         work_s = gemini_analysis_deadline_s()
         lock = cache.lock(f"lock:{key}", timeout=work_s + ANALYSIS_LOCK_GRACE_S, blocking_timeout=work_s + 10)
-        with lock:
+        with _held(lock):
             hit = cache.get(key)
             if hit is None:
                 try:

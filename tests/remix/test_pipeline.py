@@ -8,6 +8,7 @@ import time
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 
 from accounts.models import Role
@@ -15,7 +16,7 @@ from kmeme.ai.circuit import circuit_state
 from kmeme.ai.models import AICall, AICallStatus
 from kmeme.ai.pricing import call_cost
 from remix.models import AnalysisStatus, BriefSource, NodeStatus, RemixNode
-from remix.pipeline import _analyze, _fetch_and_probe, pipeline_run
+from remix.pipeline import _analyze, _fetch_and_probe, gemini_cache_key, pipeline_run
 from remix.services import node_submit
 from tests.accounts.factories import UserFactory
 from tests.doubles import server
@@ -332,3 +333,21 @@ def test_running_a_finished_job_again_changes_nothing(media_root, creator, video
     node = _run(_submit(creator, video_url))
     assert pipeline_run(node_id=node.pk) == NodeStatus.NEEDS_REVIEW
     assert node.analyses.count() == 1 and node.briefs.count() == 1
+
+
+def test_an_analysis_whose_url_lock_was_lost_meanwhile_still_finishes(providers, creator, video_url):
+    """Redis restarted (or the lock expired) while Gemini was answering: the answer is stored, the lost lock is
+    logged, and the run ends in review instead of failing over the lock's release."""
+    gemini, claude = providers
+    key = f"lock:{gemini_cache_key(video_url)}"
+
+    def answer_after_losing_the_lock(request, match):
+        assert cache.has_key(key)  # held while the call runs
+        cache.delete(key)
+        return server.json(200, generate_content_body(AI_ANALYSIS))
+
+    gemini.push("generate", answer_after_losing_the_lock)
+    claude.script_tool_use("remix_brief", AI_BRIEF)
+    node = _run(_submit(creator, video_url))
+    assert node.status == NodeStatus.IN_REVIEW
+    assert node.analyses.get().status == AnalysisStatus.OK
