@@ -78,6 +78,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "kmeme.middleware.RequestIdMiddleware",
+    # PostgreSQL or Redis unreachable: the 500 of any middleware or view below becomes a 503 with Retry-After.
+    "kmeme.availability.ServiceUnavailableMiddleware",
     "kmeme.middleware.ApiCacheControlMiddleware",  # outside the rest: it sees the final response
     "kmeme.middleware.BaselineContentSecurityPolicyMiddleware",
     "django.middleware.security.SecurityMiddleware",
