@@ -1,0 +1,31 @@
+"""Project-wide infrastructure tables (no app's data): the API's idempotency keys."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class IdempotencyRecord(models.Model):
+    """One `Idempotency-Key` a signed-in user sent on a write: claimed while its first request runs, then that
+    request's answer, replayed to every retry for 24 hours. Written only by kmeme.idempotency."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the first request's method, path and body.")
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=2048)
+    claim = models.UUIDField(default=uuid.uuid4, help_text="Who runs the request now; a takeover replaces it.")
+    claimed_at = models.DateTimeField()
+    created_at = models.DateTimeField(db_index=True, help_text="When the key was first (or, once expired, again) used.")
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Empty while in flight.")
+    response_headers = models.JSONField(default=dict, blank=True)
+    response_body = models.BinaryField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique_per_user")]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.method} {self.path})"
