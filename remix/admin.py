@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from kmeme.admin_services import ReadOnlyAdmin, ServiceAdmin, ServiceModelForm
+from kmeme.errors import ApplicationError
 from remix.admin_review import ReviewAdminMixin
 from remix.lineage import mutation_create, mutation_update
 from remix.models import Layer, Mutation, RemixBrief, RemixNode, VideoAnalysis
@@ -33,7 +34,13 @@ class NodeAddForm(ServiceModelForm):
         self.fields["title"].help_text = "Optional: the platform's name is used when empty."
 
     def save_service(self, data: dict[str, Any]) -> RemixNode:
-        node, _job_id = node_submit(user=self.request.user, video_url=data["source_url"], title=data["title"])
+        node, job_id = node_submit(user=self.request.user, video_url=data["source_url"], title=data["title"])
+        if job_id is None:  # the editor's own submission of this link is still in analysis: nothing was added
+            raise ApplicationError(
+                f"You submitted this video already and it is still being analysed: “{node.title}” "
+                f"({node.public_id}). Find it in the list, or wait until its analysis ends to submit it again.",
+                code="submission_in_flight",
+            )
         return node
 
 

@@ -33,12 +33,18 @@ from remix.serializers import (
     ForkCreateSerializer,
     ForkUpdateSerializer,
     NodeListSerializer,
+    NodeSummarySerializer,
     PublishSerializer,
     RecipeSerializer,
     SimilarNodeSerializer,
 )
 from remix.services import node_submit
 from remix.similar import node_similar
+
+
+class AnalysisInFlightSerializer(serializers.Serializer):
+    node = NodeSummarySerializer(help_text="The node your earlier submission of this link made, still analysing.")
+    quota_remaining = serializers.IntegerField(help_text="Analyses left today (this answer used none).")
 
 
 class AnalysisCreateApi(APIView):
@@ -49,6 +55,13 @@ class AnalysisCreateApi(APIView):
         request=AnalysisRequestSerializer,
         responses={
             202: OpenApiResponse(AnalysisAcceptedSerializer, description="Accepted; poll the node's analysis status."),
+            200: OpenApiResponse(
+                AnalysisInFlightSerializer,
+                description=(
+                    "You submitted this link already and its node is still being analysed: that node. No new node, "
+                    "no new job, and the daily quota is not used."
+                ),
+            ),
             **ERROR_RESPONSES(400, 401, 429),
         },
         description=(
@@ -58,7 +71,10 @@ class AnalysisCreateApi(APIView):
             "A link our server will not fetch is refused with 400 `url_not_allowed` (`details.reason`: `scheme`, "
             "`credentials`, `host`, `malformed`, or `address` when its host is or resolves to a private, loopback, "
             "link-local, multicast, reserved or unspecified address), and a host that does not resolve with 400 "
-            "`url_unresolvable`; nothing is stored and the quota is not used."
+            "`url_unresolvable`; nothing is stored and the quota is not used. "
+            "Submitting a link again while the node your earlier submission made is still `analyzing` answers 200 with "
+            "that node instead of starting a second analysis (five taps at once make one node); once it has left "
+            "analysis, the same link makes a new node."
         ),
     )
     def post(self, request: Request) -> Response:
@@ -71,6 +87,10 @@ class AnalysisCreateApi(APIView):
         except Exception:
             quota_refund(user=request.user)
             raise
+        if job_id is None:  # already in analysis: one video, one analysis, one unit of quota
+            quota_refund(user=request.user)
+            body = AnalysisInFlightSerializer({"node": node, "quota_remaining": remaining + 1}).data
+            return Response(body, status=status.HTTP_200_OK)
         body = AnalysisAcceptedSerializer({"node": node, "job_id": job_id, "quota_remaining": remaining}).data
         return Response(body, status=status.HTTP_202_ACCEPTED)
 

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 from procrastinate.contrib.django import app
@@ -185,14 +186,38 @@ def node_analysis_start(
     )
 
 
+def _node_submission_lock(*, user: User, video_url: str) -> None:
+    """Serialise one user's submissions of one link until the transaction ends (a transaction-level advisory lock,
+    keyed on both: other users and other links go on in parallel)."""
+    digest = hashlib.sha256(f"node_submit:{user.pk}:{video_url}".encode("utf-8", "surrogatepass")).digest()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(digest[:8], "big", signed=True)])
+
+
 @transaction.atomic
-def node_submit(*, user: User, video_url: str, title: str = "") -> tuple[RemixNode, int]:
+def node_submit(*, user: User, video_url: str, title: str = "") -> tuple[RemixNode, int | None]:
     """A submitted video URL becomes a master node in analysis, with its job (API, admin and commands alike).
+    Returns the node and the job queued for it.
+
+    A repeated submission — the same user, the same link (as stored: trimmed), while the node made for it is still
+    `analyzing` — returns that node and None for the job: nothing is written, no job is queued, no second analysis
+    nor brief is paid for (a double-click, a retried request, five taps at once). The user's submissions of one link
+    take an advisory lock first, so five at once still make one node. Once the node has left analysis, the same
+    link makes a new node.
 
     A link our server must not fetch (not http(s), with credentials, or resolving to a private, loopback,
     link-local, multicast, reserved or unspecified address) is refused first (MediaError `url_not_allowed`, or
     `url_unresolvable`): nothing is written and no job is queued. The download checks again, connecting only
     to the addresses it checked."""
+    video_url = video_url.strip()
+    _node_submission_lock(user=user, video_url=video_url)
+    in_flight = (
+        RemixNode.objects.filter(owner=user, layer=Layer.MASTER, source_url=video_url, status=NodeStatus.ANALYZING)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if in_flight is not None:
+        return in_flight, None
     url_check(url=video_url)
     platform = platform_from_url(video_url)
     node = node_create(title=title.strip() or f"{Platform(platform).label} video", source_url=video_url, owner=user)
