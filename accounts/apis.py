@@ -18,6 +18,7 @@ from accounts.serializers import (
     TokenPairSerializer,
 )
 from accounts.signin import auth_logout, auth_tokens_issue, auth_tokens_refresh, user_from_firebase
+from kmeme.idempotency import IdempotentWritesMixin
 from kmeme.openapi import ERROR_RESPONSES, ErrorSerializer
 from kmeme.throttles import AuthThrottle, with_default_throttles
 
@@ -101,7 +102,7 @@ class TokenRefreshApi(APIView):
         return Response(TokenPairSerializer({"access": str(refresh.access_token), "refresh": str(refresh)}).data)
 
 
-class LogoutApi(APIView):
+class LogoutApi(IdempotentWritesMixin, APIView):
     """Sign out: the refresh token is blacklisted."""
 
     @extend_schema(

@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from corsheaders.defaults import default_headers as cors_default_headers
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -327,6 +328,10 @@ if FIREBASE_AUTH_EMULATOR_HOST and not DEBUG:
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=["http://localhost:3000"] if DEBUG else [])
 CORS_URLS_REGEX = r"^/api/.*$"
+# The frontend may send Idempotency-Key (kmeme.idempotency) and read when to retry (429, 503, 409 in progress) and
+# whether an answer was a replay; browsers hide every response header not listed here from a cross-origin page.
+CORS_ALLOW_HEADERS = (*cors_default_headers, "idempotency-key")
+CORS_EXPOSE_HEADERS = ["Retry-After", "Idempotent-Replayed", "X-Request-ID"]
 
 
 # --- AI providers: each is off while its key is empty --------------------------------

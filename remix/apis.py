@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from kmeme.errors import ApplicationError
+from kmeme.idempotency import IdempotentWritesMixin
 from kmeme.limits import quota_consume, quota_refund, rate_limits_check, rate_text
 from kmeme.openapi import ERROR_RESPONSES
 from kmeme.pagination import PageNumberPagination
@@ -47,7 +48,7 @@ class AnalysisInFlightSerializer(serializers.Serializer):
     quota_remaining = serializers.IntegerField(help_text="Analyses left today (this answer used none).")
 
 
-class AnalysisCreateApi(APIView):
+class AnalysisCreateApi(IdempotentWritesMixin, APIView):
     """Submit a video URL for analysis: Gemini analyses it, Claude drafts a brief, an editor reviews it."""
 
     @extend_schema(
@@ -139,7 +140,7 @@ def _recipe(node) -> dict:
     return RecipeSerializer(recipe_get(node=node)).data
 
 
-class NodeDetailApi(APIView):
+class NodeDetailApi(IdempotentWritesMixin, APIView):
     """A remix as a Smart Recipe View; its creator edits or deletes their own fork here."""
 
     def get_permissions(self):
@@ -187,7 +188,7 @@ class NodeGuideApi(APIView):
         return response
 
 
-class NodeForkApi(APIView):
+class NodeForkApi(IdempotentWritesMixin, APIView):
     """Fork a published master: a draft remix you own, linked to it by the mutations you name."""
 
     throttle_classes = with_default_throttles(ForkThrottle)
@@ -205,7 +206,7 @@ class NodeForkApi(APIView):
         return Response(_recipe(_visible_node(request, fork.public_id)), status=status.HTTP_201_CREATED)
 
 
-class NodePublishApi(APIView):
+class NodePublishApi(IdempotentWritesMixin, APIView):
     """Publish your fork (or take it back to draft)."""
 
     @extend_schema(

@@ -218,6 +218,30 @@ def test_authorization_and_request_id_headers(world, authorization, request_id, 
     assert response["X-Request-ID"]  # kept only when it is sane, else one of ours
 
 
+_WRITES = {
+    "analyses": ("POST", lambda w: "/api/v1/analyses", {"video_url": "https://www.tiktok.com/@a/video/73"}),
+    "fork": ("POST", lambda w: f"/api/v1/nodes/{w.master.public_id}/forks", FORK_BODY),
+    "publish": ("POST", lambda w: f"/api/v1/nodes/{w.fork.public_id}/publish", {"published": True}),
+    "edit": ("PATCH", lambda w: f"/api/v1/nodes/{w.fork.public_id}", {"title": "Edited"}),
+}
+
+
+@HOSTILE
+@given(
+    # Any header value, and a few keys that come back: replays, and 409s for another request with a used key.
+    key=_header_values | st.sampled_from(["", " ", "k" * 255, "k" * 256, "again", "again", '"quoted"']),
+    write=st.sampled_from(sorted(_WRITES)),
+    signed_in=st.booleans(),
+)
+def test_idempotency_key_header(world, key, write, signed_in):
+    method, path_of, body = _WRITES[write]
+    client = world.client(signed_in)
+    cache.delete_pattern("*")
+    assert_handled(
+        lambda: client.generic(method, path_of(world), dumps(body), "application/json", HTTP_IDEMPOTENCY_KEY=key)
+    )
+
+
 @pytest.mark.parametrize("text", NASTY_STRINGS, ids=range(len(NASTY_STRINGS)))
 def test_every_nasty_string_as_a_fork_title_and_a_profile_key(world, text):
     """The fixed list, each one for sure (Hypothesis samples from it): in a field DRF checks, and in free-form JSON."""

@@ -83,6 +83,30 @@ def test_five_submissions_at_once_make_one_node_and_one_job(creator):
     assert cache.get(quota_key(creator.pk)) == 1
 
 
+@pytest.mark.django_db(transaction=True)
+def test_five_submissions_at_once_with_one_idempotency_key_make_one_node(creator):
+    barrier = threading.Barrier(5)
+    answers: list[tuple[int, str]] = []
+
+    def submit() -> None:
+        client = _client(creator)
+        barrier.wait()
+        response = client.post(ANALYSES, {"video_url": URL}, format="json", HTTP_IDEMPOTENCY_KEY="tap")
+        answers.append((response.status_code, response.json().get("error", {}).get("code", "")))
+        connection.close()
+
+    threads = [threading.Thread(target=submit) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+    # One ran; each other one came while it ran (409, retry later) or after it (its 202 again).
+    assert answers.count((202, "")) >= 1
+    assert set(answers) <= {(202, ""), (409, "idempotency_request_in_progress")}
+    assert _counts() == (1, 1, 0)
+
+
 @pytest.mark.django_db
 def test_once_its_node_left_analysis_the_same_link_makes_a_new_node(creator):
     node, job_id = node_submit(user=creator, video_url=URL)
