@@ -8,8 +8,8 @@ and every network operation inside it is held to it:
   timeout at the time left and refuses once none is left, raising httpcore's own timeout, which httpx and the
   SDKs already handle as a timeout. It reads the deadline at each operation, so pooled connections opened under
   an earlier deadline obey the current one.
-- plain sockets (yt-dlp's http.client): `deadline_watch(sock)` shuts the socket down when the deadline passes,
-  which ends a blocked read at once.
+- plain sockets (yt-dlp's http.client): `deadline_watch(sock)` shuts the connection down when the deadline
+  passes, which ends a blocked read (or TLS handshake) at once. The watch ends with the block that set the deadline.
 
 The deadline is a context variable: it follows the code that set it, in its own thread.
 """
@@ -28,6 +28,8 @@ import httpcore2
 import httpx2 as httpx
 
 _deadline: ContextVar[float | None] = ContextVar("kmeme_deadline", default=None)
+# The socket watches started under the innermost deadline block, stopped when it ends.
+_watches: ContextVar[list[_SocketWatch] | None] = ContextVar("kmeme_deadline_watches", default=None)
 
 
 class DeadlineExceeded(TimeoutError):
@@ -43,10 +45,15 @@ def deadline(seconds: float) -> Iterator[float]:
     if enclosing is not None:
         end = min(end, enclosing)
     token = _deadline.set(end)
+    watches: list[_SocketWatch] = []
+    watches_token = _watches.set(watches)
     try:
         yield end
     finally:
+        _watches.reset(watches_token)
         _deadline.reset(token)
+        for watch in watches:
+            watch.stop()
 
 
 def deadline_remaining() -> float | None:
@@ -130,17 +137,44 @@ def deadline_transport(**kwargs: Any) -> httpx.HTTPTransport:
     return transport
 
 
+class _SocketWatch:
+    """Shuts a connection down at a given time, unless stopped first.
+
+    It holds a duplicate of the socket's descriptor rather than the socket object: wrapping a socket for TLS
+    (`ssl.SSLContext.wrap_socket`, as http.client does for https) detaches the object it was given, which then
+    no longer refers to the connection, while the duplicate still does. A shutdown applies to the connection,
+    whichever descriptor it is made through. Until the watch stops, the duplicate keeps the connection open even
+    after its owner closed its own descriptor, so the watch is stopped when its deadline block ends."""
+
+    def __init__(self, sock: socket.socket, after_s: float) -> None:
+        self._sock: socket.socket | None = sock.dup()
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(after_s, self._cut)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _cut(self) -> None:
+        with self._lock:
+            sock, self._sock = self._sock, None
+        if sock is not None:
+            with suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+    def stop(self) -> None:
+        self._timer.cancel()
+        with self._lock:
+            sock, self._sock = self._sock, None
+        if sock is not None:
+            sock.close()
+
+
 def deadline_watch(sock: socket.socket) -> None:
-    """Shut `sock` down when the current deadline passes (no-op outside a deadline): a read blocked on it then
-    returns at once. For libraries that own their sockets (http.client); httpx uses DeadlineNetworkBackend."""
+    """Shut `sock`'s connection down when the current deadline passes (no-op outside a deadline): a read or a TLS
+    handshake blocked on it then ends at once. The watch lasts until the block that set the deadline ends. For
+    libraries that own their sockets (http.client); httpx uses DeadlineNetworkBackend."""
     left = deadline_remaining()
-    if left is None:
+    watches = _watches.get()
+    if left is None or watches is None:
         return
-
-    def cut() -> None:
-        with suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
-
-    timer = threading.Timer(left, cut)
-    timer.daemon = True
-    timer.start()
+    watches.append(_SocketWatch(sock, left))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -257,3 +258,31 @@ def test_deadline_watch_does_nothing_outside_a_deadline() -> None:
         sock.settimeout(0.3)
         with pytest.raises(TimeoutError):
             sock.recv(1)
+
+
+def test_deadline_watch_cuts_a_tls_handshake_the_peer_never_answers() -> None:
+    """http.client watches the plain socket, then wraps it for TLS (which detaches the object it was given)."""
+    with raw_server(silent) as server, socket.create_connection(server.address) as sock:
+        sock.settimeout(PER_READ_TIMEOUT_S)
+        started = time.monotonic()
+        with pytest.raises(OSError) as caught, deadline(0.5):
+            deadline_watch(sock)
+            ssl.create_default_context().wrap_socket(sock, server_hostname="localhost")
+        took = elapsed_s(started)
+
+    assert not isinstance(caught.value, TimeoutError)  # cut by the deadline, not by the safety-net timeout
+    assert 0.4 <= took < 2.5, f"the handshake ended after {took:.2f} s"
+
+
+def test_a_watch_ends_with_its_deadline_block() -> None:
+    def echo(conn: socket.socket, stopping: threading.Event) -> None:
+        while data := conn.recv(64):
+            conn.sendall(data)
+
+    with raw_server(echo) as server, socket.create_connection(server.address) as sock:
+        sock.settimeout(PER_READ_TIMEOUT_S)
+        with deadline(0.3):
+            deadline_watch(sock)
+        time.sleep(0.5)  # past the deadline the watch was started under
+        sock.sendall(b"still open")
+        assert sock.recv(64) == b"still open"
