@@ -6,8 +6,8 @@ the route's default responder. A request that matches no route gets a 404 and on
 reply nor a default gets a 500 "no scripted response" — both are also recorded in `double.failures`, so a test fails
 loudly instead of silently talking to the wrong endpoint.
 
-Reply helpers (module level): `json`, `text`, `error`, `stall`, `huge`, `drop`. A scripted entry may also be a
-callable `(request, match) -> Reply` when the answer depends on the request.
+Reply helpers (module level): `json`, `text`, `error`, `stall`, `huge`, `trickle`, `drop`. A scripted entry may also
+be a callable `(request, match) -> Reply` when the answer depends on the request.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ __all__ = [
     "json",
     "stall",
     "text",
+    "trickle",
 ]
 
 JSON_CONTENT_TYPE = "application/json; charset=UTF-8"
@@ -80,6 +81,7 @@ class Reply:
     delay: float = 0.0  # seconds to wait before answering (interrupted when the double stops)
     chunks: Callable[[], Iterator[bytes]] | None = None  # streamed body (with `length` bytes in total)
     length: int | None = None
+    interval: float = 0.0  # seconds between streamed chunks (interrupted when the double stops)
     close: bool = False  # drop the connection instead of answering (after `delay`)
 
     def content_length(self) -> int:
@@ -129,6 +131,7 @@ def stall(seconds: float, then: Reply | None = None) -> Reply:
         delay=seconds,
         chunks=reply.chunks,
         length=reply.length,
+        interval=reply.interval,
         close=reply.close,
     )
 
@@ -155,6 +158,35 @@ def huge(
         headers={"Content-Type": JSON_CONTENT_TYPE, **(headers or {})},
         chunks=chunks,
         length=len(body),
+    )
+
+
+def trickle(reply: Reply, bytes_per_chunk: int = 1, interval_s: float = 0.2) -> Reply:
+    """`reply` (its status, headers and whole Content-Length at once), its body then sent `bytes_per_chunk` bytes
+    at a time every `interval_s` seconds: no single read waits long, the answer just takes
+    len(body) / bytes_per_chunk × interval_s to arrive. Stopping the double ends the trickle (and the connection)."""
+    if bytes_per_chunk < 1:
+        raise ValueError("bytes_per_chunk must be at least 1")
+    source = reply.chunks
+
+    def chunks() -> Iterator[bytes]:
+        pending = b""
+        for piece in source() if source is not None else [reply.body]:
+            pending += piece
+            while len(pending) >= bytes_per_chunk:
+                yield pending[:bytes_per_chunk]
+                pending = pending[bytes_per_chunk:]
+        if pending:
+            yield pending
+
+    return Reply(
+        status=reply.status,
+        headers=dict(reply.headers),
+        delay=reply.delay,
+        chunks=chunks,
+        length=reply.content_length(),
+        interval=interval_s,
+        close=reply.close,
     )
 
 
@@ -490,6 +522,11 @@ class HttpDouble:
             if reply.chunks is not None:
                 for chunk in reply.chunks():
                     handler.wfile.write(chunk)
+                    if reply.interval:
+                        handler.wfile.flush()
+                        if server.closing.wait(reply.interval):  # the double is stopping: end the answer here
+                            handler.close_connection = True
+                            return
             else:
                 handler.wfile.write(reply.body)
             handler.wfile.flush()

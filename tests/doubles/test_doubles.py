@@ -30,6 +30,7 @@ Anthropic: `anthropic.Anthropic(max_retries=0)` (the default is 2, honouring `re
 from __future__ import annotations
 
 import json
+import threading
 import time
 from pathlib import Path
 
@@ -488,6 +489,40 @@ def test_double_records_routes_queues_and_stops_promptly() -> None:
     started = time.monotonic()
     double.stop()
     assert time.monotonic() - started < 2
+
+
+def test_trickle_sends_the_whole_answer_slowly_and_stopping_the_double_ends_it() -> None:
+    double = server.HttpDouble("slow").start()
+    double.route("answer", "GET", r"/answer")
+    double.push("answer", server.trickle(server.json(200, {"word": "hello"}), bytes_per_chunk=4, interval_s=0.05))
+    with httpx2.Client(base_url=double.base_url, timeout=1) as client:
+        started = time.monotonic()
+        quick = client.get("/answer")
+        took = time.monotonic() - started
+    assert quick.json() == {"word": "hello"}  # 17 bytes in 5 chunks: whole and valid, just slow
+    assert quick.headers["content-length"] == "17"
+    assert took >= 0.2
+
+    # A trickle that would last 100 s: no read ever waits long, so only stopping the double ends it.
+    double.push("answer", server.trickle(server.json(200, {"padding": "x" * 490}), interval_s=0.2))
+    outcome: list[BaseException | int] = []
+
+    def read_it() -> None:
+        try:
+            with httpx2.Client(base_url=double.base_url, timeout=1) as client:
+                outcome.append(len(client.get("/answer").content))
+        except httpx2.HTTPError as exc:
+            outcome.append(exc)
+
+    reader = threading.Thread(target=read_it)
+    reader.start()
+    time.sleep(0.5)  # the headers and a few bytes are out
+    started = time.monotonic()
+    double.stop()
+    reader.join(timeout=5)
+    assert time.monotonic() - started < 2
+    assert not reader.is_alive()
+    assert len(outcome) == 1 and isinstance(outcome[0], httpx2.RemoteProtocolError)  # the body was cut short
 
 
 def test_sdk_default_api_version_is_served_too(gemini_double: GeminiDouble, tmp_path: Path) -> None:
