@@ -229,6 +229,25 @@ def trickle_handler(*, byte_every_s: float, total_bytes: int = 20) -> Handler:
     return handle
 
 
+def trickled_head_handler(*, byte_every_s: float, padding: int = 60) -> Handler:
+    """Send the status line and headers themselves one byte at a time (a padding header makes them last
+    `padding` × `byte_every_s` seconds): the response never even starts."""
+
+    def handle(req: http.server.BaseHTTPRequestHandler) -> None:
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: video/mp4\r\nX-Padding: " + b"p" * padding + b"\r\n"
+        head += b"Content-Length: 1000\r\n\r\n"
+        req.close_connection = True
+        try:
+            for byte in head:
+                req.wfile.write(bytes([byte]))
+                req.wfile.flush()
+                time.sleep(byte_every_s)
+        except OSError:  # the client gave up, as it should
+            pass
+
+    return handle
+
+
 def counted(handler: Handler, requests: list[str]) -> Handler:
     """`handler`, noting the path of every request it gets in `requests`."""
 
