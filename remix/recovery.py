@@ -3,10 +3,11 @@
 A run that could not reach Gemini or Claude (the provider failed, `provider_error`, or its circuit was open,
 `circuit_open`) leaves the node in manual review with a rule-based brief. When that provider's circuit is no
 longer open, `nodes_retry_after_outage` (a job, every minute) sends such nodes back to analysis: one at a time
-while the circuit is half-open (that call is its trial), then in batches. Bounded and visible: at most
-AI_AUTO_RETRY_MAX times per node, only within AI_AUTO_RETRY_WINDOW_H of the fallback, never a node an editor has
-started working on (a review lock, an edited or newer brief, an analysis filled in by hand), and each retry is a
-status change in the node's history with its reason; `auto_retries` counts them (in GET /analyses/{id}).
+while the circuit is half-open (that call is its trial; no other is sent until it has run), then in batches.
+Bounded and visible: at most AI_AUTO_RETRY_MAX times per node, only within AI_AUTO_RETRY_WINDOW_H of the
+fallback, never a node an editor has started working on (a review lock, an edited or newer brief, an analysis
+filled in by hand), and each retry is a status change in the node's history with its reason; `auto_retries`
+counts them (in GET /analyses/{id}).
 A budget refusal, a missing key or an unusable answer is not an outage and waits for a person.
 """
 
@@ -52,6 +53,18 @@ def _editor_started(node: RemixNode) -> bool:
     )
 
 
+def _retry_under_way(provider: str) -> bool:
+    """Whether a node sent back after this provider's outage is still being analysed: while the circuit is
+    half-open, its call is the trial, and a second node would only find the trial taken (`circuit_open`) and fall
+    back again, using up one of its retries. (A node keeps its fallback fields until its run ends.)"""
+    return RemixNode.objects.filter(
+        status=NodeStatus.ANALYZING,
+        fallback_provider=provider,
+        fallback_code__in=OUTAGE_CODES,
+        auto_retries__gt=0,
+    ).exists()
+
+
 @transaction.atomic
 def _retry(node: RemixNode) -> bool:
     node = RemixNode.objects.select_for_update().get(pk=node.pk)
@@ -78,6 +91,8 @@ def nodes_retry_after_outage(*, now: datetime | None = None) -> list[RemixNode]:
         state = circuit_state(provider=provider)["state"]
         if state == "open":
             continue
+        if state == "half_open" and _retry_under_way(provider):
+            continue  # one node at a time while half-open: the one sent earlier is still on its way
         limit = 1 if state == "half_open" else settings.AI_AUTO_RETRY_BATCH
         sent = 0
         for node in _retry_candidates(provider=provider, now=now):

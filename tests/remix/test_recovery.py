@@ -266,6 +266,7 @@ def test_while_the_circuit_is_half_open_one_node_at_a_time_is_sent(providers, se
     time.sleep(1.1)  # the cooldown passes: half-open, one trial call may go
     assert circuit_state(provider="anthropic")["state"] == "half_open"
     assert [n.pk for n in nodes_retry_after_outage()] == [first.pk]
+    assert nodes_retry_after_outage() == []  # the trial is still under way: no second node joins it
     assert RemixNode.objects.get(pk=second.pk).status == NodeStatus.NEEDS_REVIEW
 
     claude.script_tool_use("remix_brief", AI_BRIEF)  # the trial succeeds and closes the circuit
