@@ -53,6 +53,22 @@ def _editor_started(node: RemixNode) -> bool:
     )
 
 
+def node_auto_retry_pending(*, node: RemixNode, now: datetime | None = None) -> bool:
+    """Whether the node will be sent back to analysis once its provider answers again (for GET /analyses/{id}):
+    the rules nodes_retry_after_outage follows, node by node. False while an editor holds the node's review lock
+    (it is theirs for now) and for good once an editor has changed its brief or analysis."""
+    now = now or timezone.now()
+    return (
+        node.status == NodeStatus.NEEDS_REVIEW
+        and node.fallback_provider in PROVIDERS
+        and node.fallback_code in OUTAGE_CODES
+        and node.auto_retries < settings.AI_AUTO_RETRY_MAX
+        and node.fallback_at is not None
+        and node.fallback_at >= now - timedelta(hours=settings.AI_AUTO_RETRY_WINDOW_H)
+        and not _editor_started(node)
+    )
+
+
 def _retry_under_way(provider: str) -> bool:
     """Whether a node sent back after this provider's outage is still being analysed: while the circuit is
     half-open, its call is the trial, and a second node would only find the trial taken (`circuit_open`) and fall

@@ -1,15 +1,11 @@
 from __future__ import annotations
 
-from datetime import timedelta
-
-from django.conf import settings
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from kmeme.serializers import FreeFormJSONObjectField, HttpUrlField, StrictSerializer
 from remix.models import MutationType, NodeStatus, RemixBrief, RemixNode, VideoAnalysis
-from remix.recovery import OUTAGE_CODES
+from remix.recovery import node_auto_retry_pending
 
 
 class AnalysisRequestSerializer(StrictSerializer):
@@ -74,7 +70,8 @@ class FallbackSerializer(serializers.Serializer):
     at = serializers.DateTimeField()
     auto_retries = serializers.IntegerField(help_text="Automatic retries made so far after an outage.")
     auto_retry_pending = serializers.BooleanField(
-        help_text="Whether it will be retried automatically once the provider answers again."
+        help_text="Whether it will be retried automatically once the provider answers again: false for good once "
+        "an editor has changed the node's brief or analysis, and while an editor has the node open."
     )
 
 
@@ -96,13 +93,7 @@ class AnalysisStatusSerializer(NodeSummarySerializer):
     def get_fallback(self, node: RemixNode) -> dict | None:
         if not node.fallback_code or node.status == NodeStatus.ANALYZING:
             return None
-        pending = (
-            node.status == NodeStatus.NEEDS_REVIEW
-            and node.fallback_code in OUTAGE_CODES
-            and node.auto_retries < settings.AI_AUTO_RETRY_MAX
-            and node.fallback_at is not None
-            and node.fallback_at >= timezone.now() - timedelta(hours=settings.AI_AUTO_RETRY_WINDOW_H)
-        )
+        pending = node_auto_retry_pending(node=node)
         return FallbackSerializer(
             {
                 "provider": node.fallback_provider,

@@ -211,6 +211,11 @@ def test_a_node_an_editor_holds_is_not_retried(providers, creator, editor_user, 
     node.refresh_from_db()
     assert (node.status, node.auto_retries) == (NodeStatus.NEEDS_REVIEW, 0)
     assert analyze_jobs(node) == []
+    assert fallback_of(node, creator)["auto_retry_pending"] is False  # not while an editor has it open
+
+    review_lock_release(node=node, editor=editor_user)  # the editor left without changing anything
+    assert fallback_of(node, creator)["auto_retry_pending"] is True
+    assert [n.pk for n in nodes_retry_after_outage()] == [node.pk]
 
 
 @pytest.mark.django_db
@@ -232,6 +237,7 @@ def test_a_node_whose_brief_an_editor_edited_is_not_retried(providers, creator, 
     node.refresh_from_db()
     assert (node.status, node.auto_retries) == (NodeStatus.NEEDS_REVIEW, 0)
     assert node.briefs.get().edited["hook"] == "편집자가 고친 훅"  # the editor's work stays
+    assert fallback_of(node, creator)["auto_retry_pending"] is False
 
 
 @pytest.mark.django_db
