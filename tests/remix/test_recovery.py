@@ -24,7 +24,7 @@ from kmeme.ai.circuit import circuit_record_success, circuit_state
 from remix.models import BriefSource, NodeStatus, RemixNode
 from remix.pipeline import pipeline_run
 from remix.recovery import nodes_retry_after_outage
-from remix.review import brief_edit
+from remix.review import analysis_fill, brief_edit
 from remix.review_locks import review_lock_acquire, review_lock_release
 from remix.services import node_submit
 from tests.accounts.factories import UserFactory
@@ -218,25 +218,30 @@ def test_a_node_an_editor_holds_is_not_retried(providers, creator, editor_user, 
     assert [n.pk for n in nodes_retry_after_outage()] == [node.pk]
 
 
-@pytest.mark.django_db
-def test_a_node_whose_brief_an_editor_edited_is_not_retried(providers, creator, editor_user, video_url):
-    _, claude = providers
-    node = in_manual_review_after_an_outage(creator, video_url, claude)
+def edit_the_brief(node: RemixNode, editor) -> None:
     brief = node.briefs.get()
     assert brief.source == BriefSource.RULE_BASED
-    brief_edit(
-        brief=brief,
-        editor=editor_user,
-        content={**brief.content, "hook": "편집자가 고친 훅"},
-        expected_revision=brief.revision,
-    )
-    review_lock_release(node=node, editor=editor_user)
+    content = {**brief.content, "hook": "편집자가 고친 훅"}
+    brief_edit(brief=brief, editor=editor, content=content, expected_revision=brief.revision)
+
+
+def fill_in_the_analysis(node: RemixNode, editor) -> None:
+    analysis_fill(node=node, editor=editor, duration_s=7, bpm=128, commerce_category="food", hook="컵 돌리기")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("work", [edit_the_brief, fill_in_the_analysis], ids=lambda w: w.__name__)
+def test_a_node_an_editor_worked_on_is_not_retried(providers, creator, editor_user, video_url, work):
+    _, claude = providers
+    node = in_manual_review_after_an_outage(creator, video_url, claude)
+    work(node, editor_user)
+    review_lock_release(node=node, editor=editor_user)  # the editor moved on to another node
     circuit_record_success(provider="anthropic")
 
     assert nodes_retry_after_outage() == []
     node.refresh_from_db()
     assert (node.status, node.auto_retries) == (NodeStatus.NEEDS_REVIEW, 0)
-    assert node.briefs.get().edited["hook"] == "편집자가 고친 훅"  # the editor's work stays
+    assert analyze_jobs(node) == []
     assert fallback_of(node, creator)["auto_retry_pending"] is False
 
 
