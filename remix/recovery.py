@@ -18,10 +18,11 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from kmeme.ai.circuit import PROVIDERS, circuit_state
-from remix.models import NodeStatus, RemixNode
+from remix.models import NodeStatus, RemixBrief, RemixNode, VideoAnalysis
 from remix.review_locks import review_lock_get
 from remix.services import node_analysis_start
 
@@ -31,7 +32,12 @@ OUTAGE_CODES = ("provider_error", "circuit_open")
 
 
 def _retry_candidates(*, provider: str, now: datetime) -> list[RemixNode]:
+    """The oldest fallbacks first. Nodes an editor has changed are left out here, in the query: they stay in
+    manual review for good, and skipping them after the slice would let them crowd out every other node. Only
+    review locks (in Redis, and brief) are checked node by node."""
     window = timedelta(hours=settings.AI_AUTO_RETRY_WINDOW_H)
+    edited_brief = RemixBrief.objects.filter(node=OuterRef("pk"), updated_at__gt=OuterRef("fallback_at"))
+    newer_analysis = VideoAnalysis.objects.filter(node=OuterRef("pk"), created_at__gt=OuterRef("fallback_at"))
     return list(
         RemixNode.objects.filter(
             status=NodeStatus.NEEDS_REVIEW,
@@ -39,7 +45,10 @@ def _retry_candidates(*, provider: str, now: datetime) -> list[RemixNode]:
             fallback_code__in=OUTAGE_CODES,
             auto_retries__lt=settings.AI_AUTO_RETRY_MAX,
             fallback_at__gte=now - window,
-        ).order_by("fallback_at", "pk")[: settings.AI_AUTO_RETRY_BATCH * 2]
+        )
+        .exclude(Exists(edited_brief))
+        .exclude(Exists(newer_analysis))
+        .order_by("fallback_at", "pk")[: settings.AI_AUTO_RETRY_BATCH * 2]
     )
 
 

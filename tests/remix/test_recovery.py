@@ -294,3 +294,18 @@ def test_once_closed_nodes_are_sent_in_batches(providers, settings, creator, vid
     circuit_record_success(provider="anthropic")
     assert [n.pk for n in nodes_retry_after_outage()] == [nodes[0].pk, nodes[1].pk]  # oldest fallbacks first
     assert [n.pk for n in nodes_retry_after_outage()] == [nodes[2].pk]
+
+
+@pytest.mark.django_db
+def test_nodes_editors_took_over_do_not_hold_up_the_others(providers, settings, creator, editor_user, video_url):
+    """The oldest fallbacks are considered first; those an editor has worked on must not crowd out the rest."""
+    _, claude = providers
+    settings.AI_AUTO_RETRY_BATCH = 1
+    taken = [in_manual_review_after_an_outage(creator, f"{video_url}?n={i}", claude) for i in range(3)]
+    waiting = in_manual_review_after_an_outage(creator, f"{video_url}?n=3", claude)
+    for node in taken:
+        edit_the_brief(node, editor_user)
+        review_lock_release(node=node, editor=editor_user)
+    circuit_record_success(provider="anthropic")
+
+    assert [n.pk for n in nodes_retry_after_outage()] == [waiting.pk]
