@@ -26,6 +26,7 @@ from typing import Any
 
 import httpcore2
 import httpx2 as httpx
+from httpx2._utils import get_environment_proxies  # httpx's own reading of *_PROXY, used by its Client
 
 _deadline: ContextVar[float | None] = ContextVar("kmeme_deadline", default=None)
 # The socket watches started under the innermost deadline block, stopped when it ends.
@@ -167,6 +168,17 @@ class _SocketWatch:
             sock, self._sock = self._sock, None
         if sock is not None:
             sock.close()
+
+
+def deadline_client_args(**kwargs: Any) -> dict[str, Any]:
+    """`transport` and `mounts` for an httpx Client whose every connection obeys the current deadline, honouring
+    the environment's HTTP(S)_PROXY / ALL_PROXY / NO_PROXY as httpx itself would (a client given a transport
+    ignores them otherwise): proxied destinations get a deadline transport through their proxy."""
+    mounts: dict[str, httpx.HTTPTransport | None] = {
+        pattern: deadline_transport(proxy=proxy, **kwargs) if proxy else None
+        for pattern, proxy in get_environment_proxies().items()
+    }
+    return {"transport": deadline_transport(**kwargs), "mounts": mounts}
 
 
 def deadline_watch(sock: socket.socket) -> None:

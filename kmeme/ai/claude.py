@@ -14,7 +14,7 @@ from kmeme.ai.prompts import prompt_render
 from kmeme.ai.schemas import BriefOutput, output_validate
 from kmeme.ai.scrub import scrub, scrub_text
 from kmeme.ai.types import ProviderResult, ProviderUnavailable
-from kmeme.deadline import deadline_transport
+from kmeme.deadline import deadline_client_args
 
 PROVIDER = "anthropic"
 TOOL_NAME = "remix_brief"
@@ -33,7 +33,7 @@ def _client(api_key: str, base_url: str, timeout_s: float) -> anthropic.Anthropi
         base_url=base_url or None,
         timeout=timeout_s,
         max_retries=0,
-        http_client=anthropic.DefaultHttpxClient(transport=deadline_transport()),
+        http_client=anthropic.DefaultHttpxClient(**deadline_client_args()),
     )
 
 

@@ -22,7 +22,7 @@ from kmeme.ai.prompts import prompt_render
 from kmeme.ai.schemas import MAX_RAW_OUTPUT_CHARS, AnalysisOutput, output_validate
 from kmeme.ai.scrub import scrub, scrub_text
 from kmeme.ai.types import EMBEDDING_DIMENSIONS, ProviderResult, ProviderUnavailable
-from kmeme.deadline import deadline, deadline_remaining, deadline_transport
+from kmeme.deadline import deadline, deadline_client_args, deadline_remaining
 from kmeme.vocabulary import CommerceCategory
 
 PROVIDER = "gemini"
@@ -43,7 +43,7 @@ def _client(api_key: str, base_url: str, timeout_s: float) -> genai.Client:
         # One attempt per SDK call: tenacity in kmeme.ai.calls is the only retry layer.
         retry_options=types.HttpRetryOptions(attempts=1),
         # Every connection held to the call's total deadline (kmeme.deadline); `timeout` bounds each read.
-        client_args={"transport": deadline_transport()},
+        client_args=deadline_client_args(),
     )
     return genai.Client(api_key=api_key, http_options=http_options)
 

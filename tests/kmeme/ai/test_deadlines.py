@@ -160,3 +160,27 @@ def test_a_503_storm_is_recorded_at_no_cost(providers):
     ]
     assert all("after 3 attempt(s), 0 of them possibly billed" in c.error for c in calls)
     assert budget_month_spend() == 0
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "gemini"])
+def test_provider_calls_still_go_through_the_environments_proxy(providers, settings, monkeypatch, provider):
+    """The SDK clients bring their own (deadline) transport, which httpx would otherwise let bypass
+    HTTP(S)_PROXY: a deployment that reaches the providers through a proxy must keep doing so."""
+    gemini, claude = providers
+    double = claude if provider == "anthropic" else gemini
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "HTTPS_PROXY", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", double.base_url)  # the double plays the proxy: it sees absolute URLs
+    # A host that does not exist: only the proxy can reach it. Unique per test, as the SDK clients are cached.
+    origin = f"http://{provider}-{time.monotonic_ns()}.proxied.invalid"
+    if provider == "anthropic":
+        settings.ANTHROPIC_BASE_URL = origin
+        claude.script_tool_use("remix_brief", AI_BRIEF)
+        ask_claude()
+        target = claude.message_requests[-1].target
+    else:
+        settings.GEMINI_BASE_URL = origin
+        gemini.script_generate(AI_ANALYSIS)
+        ask_gemini()
+        target = gemini.generate_requests[-1].target
+    assert target.startswith(origin), target
