@@ -59,3 +59,16 @@ def anthropic_client(anthropic_double: AnthropicDouble) -> Iterator[Any]:
     client = anthropic_double.client()
     yield client
     client.close()
+
+
+def providers_on_doubles(settings: Any, gemini: GeminiDouble, anthropic: AnthropicDouble, **overrides: Any) -> None:
+    """Switch both AI providers on, pointed at their doubles, retrying without waiting, under a $100 cap;
+    `overrides` (setting name → value) adjust the rest for a test."""
+    settings.GEMINI_API_KEY = "test-gemini-key"
+    settings.ANTHROPIC_API_KEY = "test-anthropic-key"
+    settings.GEMINI_BASE_URL = gemini.base_url
+    settings.ANTHROPIC_BASE_URL = anthropic.base_url
+    settings.AI_RETRY_WAIT_MIN_S = settings.AI_RETRY_WAIT_MAX_S = 0
+    settings.LLM_MONTHLY_CAP = 100
+    for name, value in overrides.items():
+        setattr(settings, name, value)

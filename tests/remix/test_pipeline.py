@@ -20,6 +20,7 @@ from remix.pipeline import _analyze, _fetch_and_probe, gemini_cache_key, pipelin
 from remix.services import node_submit
 from tests.accounts.factories import UserFactory
 from tests.doubles import server
+from tests.doubles.fixtures import providers_on_doubles
 from tests.doubles.gemini import generate_content_body
 from tests.remix.factories import AI_ANALYSIS, AI_BRIEF
 
@@ -33,13 +34,7 @@ def media_root(settings, tmp_path):
 @pytest.fixture
 def providers(settings, gemini_double, anthropic_double, media_root):
     """Both providers configured and pointed at their loopback doubles; retries without waiting."""
-    settings.GEMINI_API_KEY = "test-gemini-key"
-    settings.ANTHROPIC_API_KEY = "test-anthropic-key"
-    settings.GEMINI_BASE_URL = gemini_double.base_url
-    settings.ANTHROPIC_BASE_URL = anthropic_double.base_url
-    settings.AI_RETRY_WAIT_MIN_S = settings.AI_RETRY_WAIT_MAX_S = 0
-    settings.AI_TIMEOUT_S = 2
-    settings.LLM_MONTHLY_CAP = 100
+    providers_on_doubles(settings, gemini_double, anthropic_double, AI_TIMEOUT_S=2)
     return gemini_double, anthropic_double
 
 

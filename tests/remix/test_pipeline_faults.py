@@ -27,6 +27,7 @@ from remix.models import BriefSource, NodeStatus, RemixNode
 from tests.accounts.factories import UserFactory
 from tests.doubles import server
 from tests.doubles.anthropic import anthropic_error_body
+from tests.doubles.fixtures import providers_on_doubles
 from tests.doubles.gemini import generate_content_body, google_error_body
 from tests.remix.factories import AI_ANALYSIS, AI_BRIEF
 
@@ -92,15 +93,16 @@ def _claude_fault(rng: random.Random, stop: threading.Event, claude):
 @pytest.fixture
 def storm(settings, gemini_double, anthropic_double, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-    settings.GEMINI_API_KEY = "test-gemini-key"
-    settings.ANTHROPIC_API_KEY = "test-anthropic-key"
-    settings.GEMINI_BASE_URL = gemini_double.base_url
-    settings.ANTHROPIC_BASE_URL = anthropic_double.base_url
-    settings.AI_RETRY_WAIT_MIN_S = settings.AI_RETRY_WAIT_MAX_S = 0
-    settings.AI_RETRY_ATTEMPTS = 3
-    settings.AI_TIMEOUT_S = 0.5
-    settings.AI_CALL_DEADLINE_S = 1.5
-    settings.AI_CIRCUIT_FAILURES = 1000  # every request reaches the doubles: the ledger is compared with them
+    # AI_CIRCUIT_FAILURES: every request reaches the doubles, so the ledger can be compared with them.
+    providers_on_doubles(
+        settings,
+        gemini_double,
+        anthropic_double,
+        AI_RETRY_ATTEMPTS=3,
+        AI_TIMEOUT_S=0.5,
+        AI_CALL_DEADLINE_S=1.5,
+        AI_CIRCUIT_FAILURES=1000,
+    )
     rng, stop = random.Random(20261122), threading.Event()
     gemini_double.set_default("generate", _gemini_fault(rng, stop))
     anthropic_double.set_default("messages", _claude_fault(rng, stop, anthropic_double))

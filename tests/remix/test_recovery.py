@@ -28,6 +28,7 @@ from remix.review import analysis_fill, brief_edit
 from remix.review_locks import review_lock_acquire, review_lock_release
 from remix.services import node_submit
 from tests.accounts.factories import UserFactory
+from tests.doubles.fixtures import providers_on_doubles
 from tests.remix.factories import AI_ANALYSIS, AI_BRIEF
 
 ANALYZE_TASK = "remix.tasks.node_analyze"
@@ -44,13 +45,7 @@ def providers(settings, gemini_double, anthropic_double, tmp_path):
     """Both providers on their doubles; Gemini always answers, Claude as each test scripts it. One failed call
     opens a circuit, for a minute."""
     settings.MEDIA_ROOT = tmp_path / "media"
-    settings.GEMINI_API_KEY = "test-gemini-key"
-    settings.ANTHROPIC_API_KEY = "test-anthropic-key"
-    settings.GEMINI_BASE_URL = gemini_double.base_url
-    settings.ANTHROPIC_BASE_URL = anthropic_double.base_url
-    settings.AI_RETRY_WAIT_MIN_S = settings.AI_RETRY_WAIT_MAX_S = 0
-    settings.AI_TIMEOUT_S = 2
-    settings.LLM_MONTHLY_CAP = 100
+    providers_on_doubles(settings, gemini_double, anthropic_double, AI_TIMEOUT_S=2)
     settings.AI_CIRCUIT_FAILURES = 1
     settings.AI_CIRCUIT_COOLDOWN_S = 60
     settings.AI_AUTO_RETRY_MAX = 3

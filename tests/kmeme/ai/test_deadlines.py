@@ -20,6 +20,7 @@ from kmeme.ai.models import AICall, AICallStatus
 from kmeme.ai.types import ProviderUnavailable
 from tests.doubles import server
 from tests.doubles.anthropic import message_body
+from tests.doubles.fixtures import providers_on_doubles
 from tests.doubles.gemini import generate_content_body
 from tests.remix.factories import AI_ANALYSIS, AI_BRIEF
 
@@ -31,15 +32,15 @@ TRICKLE_INTERVAL_S = 0.2
 
 @pytest.fixture
 def providers(settings, gemini_double, anthropic_double):
-    settings.GEMINI_API_KEY = "test-gemini-key"
-    settings.ANTHROPIC_API_KEY = "test-anthropic-key"
-    settings.GEMINI_BASE_URL = gemini_double.base_url
-    settings.ANTHROPIC_BASE_URL = anthropic_double.base_url
-    settings.AI_CALL_DEADLINE_S = DEADLINE_S
-    settings.AI_TIMEOUT_S = 1.0  # one read; a trickled byte comes every 0.2 s, so it never trips
-    settings.AI_RETRY_WAIT_MIN_S = settings.AI_RETRY_WAIT_MAX_S = 0
-    settings.AI_CIRCUIT_FAILURES = 100
-    settings.LLM_MONTHLY_CAP = 100
+    # AI_TIMEOUT_S bounds one read; a trickled byte comes every 0.2 s, so it never trips.
+    providers_on_doubles(
+        settings,
+        gemini_double,
+        anthropic_double,
+        AI_CALL_DEADLINE_S=DEADLINE_S,
+        AI_TIMEOUT_S=1.0,
+        AI_CIRCUIT_FAILURES=100,
+    )
     return gemini_double, anthropic_double
 
 
