@@ -404,6 +404,24 @@ ANALYSIS_RATE_LIMITS = env.list("ANALYSIS_RATE_LIMITS", default=["10/m", "100/h"
 ANALYSIS_DAILY_QUOTA = env.int("ANALYSIS_DAILY_QUOTA", default=50)
 RATELIMIT_USE_CACHE = "default"
 
+# --- Background jobs (procrastinate; `manage.py worker`) -----------------------------------------
+# A worker records a heartbeat every JOB_HEARTBEAT_S seconds. A job still marked running whose worker has sent none
+# for JOB_STALLED_AFTER_S (the worker was killed, or lost the database) is queued again by
+# kmeme.tasks.jobs_retry_stalled, which runs every minute: such a job is back within JOB_STALLED_AFTER_S + 60 s.
+# The margin of several missed heartbeats keeps a busy but live worker's job from being started twice.
+JOB_HEARTBEAT_S = env.float("JOB_HEARTBEAT_S", default=10.0)
+JOB_STALLED_AFTER_S = env.float("JOB_STALLED_AFTER_S", default=60.0)
+if JOB_HEARTBEAT_S <= 0 or JOB_STALLED_AFTER_S < 3 * JOB_HEARTBEAT_S:
+    raise ImproperlyConfigured(
+        f"JOB_STALLED_AFTER_S ({JOB_STALLED_AFTER_S:g}) must be at least three heartbeats "
+        f"(3 × JOB_HEARTBEAT_S = {3 * JOB_HEARTBEAT_S:g}), and JOB_HEARTBEAT_S positive."
+    )
+# A starting worker also forgets workers silent for that long (their running jobs then count as stalled).
+PROCRASTINATE_WORKER_DEFAULTS = {
+    "update_heartbeat_interval": JOB_HEARTBEAT_S,
+    "stalled_worker_timeout": JOB_STALLED_AFTER_S,
+}
+
 # Debian 12 ships GDAL 3.6; Django asks for 3.9+ so GDAL can be told to refuse file and network
 # access while parsing spatial references. Nothing here hands user text to GDAL: positions arrive
 # as numeric longitude/latitude and become GEOS points, and SRIDs are fixed integers.

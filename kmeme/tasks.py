@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
+from django.conf import settings
 from procrastinate import JobContext
 from procrastinate.contrib.django import app
 
 JOB_RETENTION_HOURS = 24 * 14
+
+logger = logging.getLogger("kmeme.jobs")
 
 
 @app.periodic(cron="17 3 * * *")  # nightly, off the hour
@@ -18,6 +23,16 @@ async def jobs_prune(context: JobContext, timestamp: int) -> None:
 @app.periodic(cron="* * * * *")
 @app.task(queue="maintenance", queueing_lock="jobs_retry_stalled", pass_context=True)
 async def jobs_retry_stalled(context: JobContext, timestamp: int) -> None:
-    """Re-queue jobs whose worker died mid-way (no heartbeat for a minute); their steps are idempotent."""
-    for job in await context.app.job_manager.get_stalled_jobs(seconds_since_heartbeat=60):
+    """Queue again the jobs whose worker died mid-way: still marked running, but their worker has sent no heartbeat
+    for JOB_STALLED_AFTER_S (killed, or cut off from the database), or is gone. Their steps are idempotent.
+
+    A job re-queued here counts as an attempt; one past its task's last attempt runs once more, and its failure
+    handling (remix.tasks) then sees it as final."""
+    stalled = await context.app.job_manager.get_stalled_jobs(seconds_since_heartbeat=settings.JOB_STALLED_AFTER_S)
+    for job in stalled:
         await context.app.job_manager.retry_job(job)
+        logger.warning(
+            "Queued job %s again: its worker stopped sending heartbeats",
+            job.call_string,
+            extra={"action": "job_stalled_retry", "job_id": job.id, "worker_id": job.worker_id},
+        )
