@@ -2,37 +2,74 @@
 
 from __future__ import annotations
 
-from django.db import connection
-from procrastinate import RetryStrategy
+import logging
+
+from django.db import connection, transaction
+from procrastinate import JobContext, RetryStrategy
 from procrastinate.contrib.django import app
 
 from remix.embeddings import node_embedding_refresh, nodes_for_embedding
-from remix.models import RemixNode
+from remix.models import NodeStatus, RemixNode
 from remix.pipeline import brief_regenerate_run, pipeline_run
 from remix.recovery import nodes_retry_after_outage
+from remix.services import node_transition
+
+logger = logging.getLogger("kmeme.pipeline")
+
+# Waits of 5, 25, 125 and 625 s: a job is run up to 5 times (procrastinate's max_attempts counts the retries).
+PIPELINE_RETRY = RetryStrategy(max_attempts=4, exponential_wait=5)
 
 
-@app.task(queue="pipeline", retry=RetryStrategy(max_attempts=4, exponential_wait=5))
-def node_analyze(node_id: int) -> None:
+def _pipeline_job_failed(*, context: JobContext, node_id: int, exc: Exception, job_name: str) -> None:
+    """Keep a failed run's error visible on the node; after the last attempt, hand the node to an editor.
+
+    Until a later attempt succeeds, the error shows in the admin and the API (`pipeline_error`). When procrastinate
+    will not run the job again, the node leaves `analyzing` for `needs_review` with the error as the reason, so no
+    submitted URL waits for ever. Never raises: the job's own exception decides its retry."""
+    error = f"{type(exc).__name__}: {exc}"[:2000]
+    try:
+        RemixNode.objects.filter(pk=node_id).update(pipeline_error=error)
+        if context.task.get_retry_exception(exception=exc, job=context.job) is not None:
+            return  # procrastinate runs it again later
+        runs = context.job.attempts + 1
+        with transaction.atomic():
+            node = RemixNode.objects.select_for_update().filter(pk=node_id).first()
+            if node is None or node.status != NodeStatus.ANALYZING:
+                return  # moved on meanwhile (archived, or sent to analysis again by an editor)
+            node_transition(
+                node=node,
+                to=NodeStatus.NEEDS_REVIEW,
+                actor=None,
+                reason=f"the {job_name} job gave up after {runs} attempt(s): {error}",
+            )
+        logger.warning(
+            "%s job gave up; node sent to manual review", job_name, extra={"node_id": node_id, "error": error}
+        )
+    except Exception:
+        # The database or Redis may be the very thing that failed; the job's record keeps the original error.
+        logger.exception("could not record the %s job's failure", job_name, extra={"node_id": node_id})
+
+
+@app.task(queue="pipeline", retry=PIPELINE_RETRY, pass_context=True)
+def node_analyze(context: JobContext, node_id: int) -> None:
     """Fetch, probe, analyse and brief one node (remix.pipeline.pipeline_run). Safe to run again."""
     try:
         pipeline_run(node_id=node_id)
     except Exception as exc:
-        # Visible in the admin until a later attempt succeeds; the job's own record keeps the traceback.
-        RemixNode.objects.filter(pk=node_id).update(pipeline_error=f"{type(exc).__name__}: {exc}"[:2000])
+        _pipeline_job_failed(context=context, node_id=node_id, exc=exc, job_name="analysis")
         raise
     finally:
         # The worker runs sync jobs in a thread pool; don't leave this thread's connection open between jobs.
         connection.close()
 
 
-@app.task(queue="pipeline", retry=RetryStrategy(max_attempts=4, exponential_wait=5))
-def brief_regenerate(node_id: int, notes: str = "") -> None:
+@app.task(queue="pipeline", retry=PIPELINE_RETRY, pass_context=True)
+def brief_regenerate(context: JobContext, node_id: int, notes: str = "") -> None:
     """Write a new brief version for a node an editor sent back (remix.pipeline.brief_regenerate_run)."""
     try:
         brief_regenerate_run(node_id=node_id, notes=notes)
     except Exception as exc:
-        RemixNode.objects.filter(pk=node_id).update(pipeline_error=f"{type(exc).__name__}: {exc}"[:2000])
+        _pipeline_job_failed(context=context, node_id=node_id, exc=exc, job_name="brief")
         raise
     finally:
         connection.close()
