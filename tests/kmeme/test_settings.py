@@ -112,3 +112,10 @@ def test_production_requires_a_second_factor_for_the_admin_even_from_an_empty_en
     assert required({**PRODUCTION_ENV, "ADMIN_REQUIRE_2FA": "false"}) == "False"  # switched off on purpose
     assert required({}) == "False"  # development: make run's printed login works at once
     assert _manage("check", env={"ADMIN_REQUIRE_2FA": "maybe"}).returncode != 0
+
+
+def test_a_stalled_job_threshold_shorter_than_three_heartbeats_is_refused():
+    """Too short, and the sweep would start a live worker's job a second time."""
+    result = _manage("check", env={"JOB_HEARTBEAT_S": "10", "JOB_STALLED_AFTER_S": "20"})
+    assert result.returncode != 0
+    assert "JOB_STALLED_AFTER_S (20) must be at least three heartbeats" in result.stderr
