@@ -95,9 +95,8 @@ def test_the_worker_rides_out_a_postgresql_restart(tmp_path, video_bytes, submit
         wait_until(lambda: _analysed(node.pk), timeout=60, what="a node analysed after the restart", log=worker.log)
 
         recovered_s = time.monotonic() - restarted_at
+        # (procrastinate's own worker stops when its LISTEN connection cannot reconnect, and used to exit 0 for good.)
         assert worker.alive(), worker.log()
-        # procrastinate's own worker stopped when its LISTEN connection could not reconnect; ours started it again.
-        assert worker.count(RESTARTED) >= 1 and worker.count(STARTED) >= 2, worker.log()
         assert _job(job_id).status == "succeeded"
         assert RemixNode.objects.get(pk=node.pk).status == NodeStatus.NEEDS_REVIEW
         print(f"PostgreSQL restart: a job submitted at once was done {recovered_s:.1f} s later")
