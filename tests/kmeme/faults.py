@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.server
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -50,9 +51,16 @@ def pg_restart() -> None:
     connections.close_all()
 
 
-def services(*args: str) -> None:
-    """scripts/services.sh, as `make` runs it."""
-    subprocess.run(["bash", "scripts/services.sh", *args], cwd=ROOT, check=True, capture_output=True, timeout=90)  # noqa: S603,S607
+def services(*args: str) -> str:
+    """scripts/services.sh, as `make` runs it; returns what it printed."""
+    done = subprocess.run(["bash", "scripts/services.sh", *args], cwd=ROOT, capture_output=True, text=True, timeout=90)  # noqa: S603,S607
+    assert done.returncode == 0, f"services.sh {' '.join(args)}: {done.stdout}{done.stderr}"
+    return done.stdout
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 def worker_database_url() -> str:
