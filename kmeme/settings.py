@@ -374,6 +374,9 @@ AI_TIMEOUT_S = env.float("AI_TIMEOUT_S", default=60.0)  # one socket read (or co
 AI_CALL_DEADLINE_S = env.float("AI_CALL_DEADLINE_S", default=180.0)
 # Nodes that fell back because a provider was down are analysed again once it answers (remix.recovery):
 # at most this many times each, within this many hours of the fallback, this many a minute.
+# A node still in analysis this long after it entered it, with no job queued or running for it, goes to manual
+# review (remix.recovery.nodes_stranded_release); longer than a job's retries take (5+25+125+625 s of waits).
+PIPELINE_STRANDED_AFTER_S = env.int("PIPELINE_STRANDED_AFTER_S", default=1800)
 AI_AUTO_RETRY_MAX = env.int("AI_AUTO_RETRY_MAX", default=3)
 AI_AUTO_RETRY_WINDOW_H = env.int("AI_AUTO_RETRY_WINDOW_H", default=24)
 AI_AUTO_RETRY_BATCH = env.int("AI_AUTO_RETRY_BATCH", default=20)

@@ -5,8 +5,11 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+from django.db import connection
 from procrastinate import JobContext
 from procrastinate.contrib.django import app
+
+from kmeme.idempotency import idempotency_records_prune
 
 JOB_RETENTION_HOURS = 24 * 14
 
@@ -36,3 +39,13 @@ async def jobs_retry_stalled(context: JobContext, timestamp: int) -> None:
             job.call_string,
             extra={"action": "job_stalled_retry", "job_id": job.id, "worker_id": job.worker_id},
         )
+
+
+@app.periodic(cron="41 * * * *")  # hourly, off the hour
+@app.task(queue="maintenance", queueing_lock="idempotency_keys_prune")
+def idempotency_keys_prune(timestamp: int) -> None:
+    """Delete the API's Idempotency-Key records older than their 24 hours (kmeme.idempotency)."""
+    try:
+        idempotency_records_prune()
+    finally:
+        connection.close()

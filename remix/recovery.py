@@ -20,11 +20,12 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
+from procrastinate.contrib.django.models import ProcrastinateJob
 
 from kmeme.ai.circuit import PROVIDERS, circuit_state
 from remix.models import NodeStatus, RemixBrief, RemixNode, VideoAnalysis
 from remix.review_locks import review_lock_get
-from remix.services import node_analysis_start
+from remix.services import node_analysis_start, node_transition
 
 logger = logging.getLogger("kmeme.pipeline")
 
@@ -129,3 +130,46 @@ def nodes_retry_after_outage(*, now: datetime | None = None) -> list[RemixNode]:
             retried.append(node)
             logger.info("node retried after an outage", extra={"node_id": node.pk, "provider": provider})
     return retried
+
+
+def _nodes_with_live_jobs() -> set[int]:
+    """Nodes a pipeline job is queued (retries included) or running for: their jobs take the lock `node-<pk>`."""
+    locks = ProcrastinateJob.objects.filter(status__in=("todo", "doing"), lock__startswith="node-")
+    return {int(lock[5:]) for lock in locks.values_list("lock", flat=True) if lock[5:].isdigit()}
+
+
+def nodes_stranded_release(*, now: datetime | None = None) -> list[RemixNode]:
+    """Hand to an editor the nodes left in analysis with no job to finish them.
+
+    A job's last failure moves its node to manual review itself (remix.tasks) — unless the database or Redis was
+    the very thing failing at that moment, or the job was deleted. A node still `analyzing` PIPELINE_STRANDED_AFTER_S
+    after it entered analysis, with no job queued or running for it, goes to `needs_review` with the reason (its
+    last error included), so every submitted URL ends in a state someone sees. Returns the nodes moved."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.PIPELINE_STRANDED_AFTER_S)
+    stale = list(
+        RemixNode.objects.filter(status=NodeStatus.ANALYZING, analysis_requested_at__lt=cutoff).values_list(
+            "pk", flat=True
+        )[:500]
+    )
+    if not stale:
+        return []
+    live = _nodes_with_live_jobs()
+    moved = []
+    for pk in stale:
+        if pk in live:
+            continue
+        with transaction.atomic():
+            node = RemixNode.objects.select_for_update().filter(pk=pk, status=NodeStatus.ANALYZING).first()
+            if node is None or node.analysis_requested_at >= cutoff:
+                continue
+            last_error = f": {node.pipeline_error[:500]}" if node.pipeline_error else ""
+            node_transition(
+                node=node,
+                to=NodeStatus.NEEDS_REVIEW,
+                actor=None,
+                reason=f"no job is queued or running for this analysis any more{last_error}",
+            )
+        moved.append(node)
+        logger.warning("stranded node sent to manual review", extra={"node_id": pk})
+    return moved

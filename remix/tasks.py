@@ -8,16 +8,22 @@ from django.db import connection, transaction
 from procrastinate import JobContext, RetryStrategy
 from procrastinate.contrib.django import app
 
+from kmeme.ai.budget import ai_calls_owned_by
 from remix.embeddings import node_embedding_refresh, nodes_for_embedding
 from remix.models import NodeStatus, RemixNode
 from remix.pipeline import brief_regenerate_run, pipeline_run
-from remix.recovery import nodes_retry_after_outage
+from remix.recovery import nodes_retry_after_outage, nodes_stranded_release
 from remix.services import node_transition
 
 logger = logging.getLogger("kmeme.pipeline")
 
 # Waits of 5, 25, 125 and 625 s: a job is run up to 5 times (procrastinate's max_attempts counts the retries).
 PIPELINE_RETRY = RetryStrategy(max_attempts=4, exponential_wait=5)
+
+
+def _owner(context: JobContext) -> str:
+    """Who holds the budget reservations this job attempt makes (the sweep settles them once it is over)."""
+    return f"job:{context.job.id}:{context.job.attempts}"
 
 
 def _pipeline_job_failed(*, context: JobContext, node_id: int, exc: Exception, job_name: str) -> None:
@@ -54,7 +60,8 @@ def _pipeline_job_failed(*, context: JobContext, node_id: int, exc: Exception, j
 def node_analyze(context: JobContext, node_id: int) -> None:
     """Fetch, probe, analyse and brief one node (remix.pipeline.pipeline_run). Safe to run again."""
     try:
-        pipeline_run(node_id=node_id)
+        with ai_calls_owned_by(_owner(context)):
+            pipeline_run(node_id=node_id)
     except Exception as exc:
         _pipeline_job_failed(context=context, node_id=node_id, exc=exc, job_name="analysis")
         raise
@@ -67,7 +74,8 @@ def node_analyze(context: JobContext, node_id: int) -> None:
 def brief_regenerate(context: JobContext, node_id: int, notes: str = "") -> None:
     """Write a new brief version for a node an editor sent back (remix.pipeline.brief_regenerate_run)."""
     try:
-        brief_regenerate_run(node_id=node_id, notes=notes)
+        with ai_calls_owned_by(_owner(context)):
+            brief_regenerate_run(node_id=node_id, notes=notes)
     except Exception as exc:
         _pipeline_job_failed(context=context, node_id=node_id, exc=exc, job_name="brief")
         raise
@@ -75,13 +83,14 @@ def brief_regenerate(context: JobContext, node_id: int, notes: str = "") -> None
         connection.close()
 
 
-@app.task(queue="pipeline", retry=RetryStrategy(max_attempts=5, exponential_wait=30))
-def node_embed(node_id: int) -> None:
+@app.task(queue="pipeline", retry=RetryStrategy(max_attempts=5, exponential_wait=30), pass_context=True)
+def node_embed(context: JobContext, node_id: int) -> None:
     """Compute a published node's Gemini embedding (retried while Gemini is unavailable)."""
     try:
         node = nodes_for_embedding().filter(pk=node_id).first()
         if node is not None:
-            node_embedding_refresh(node=node)
+            with ai_calls_owned_by(_owner(context)):
+                node_embedding_refresh(node=node)
     finally:
         connection.close()
 
@@ -89,8 +98,10 @@ def node_embed(node_id: int) -> None:
 @app.periodic(cron="* * * * *")
 @app.task(queue="maintenance", queueing_lock="nodes_retry_after_outage")
 def nodes_retry_after_outage_job(timestamp: int) -> None:
-    """Analyse again the nodes that fell back while a provider was down, once it answers (remix.recovery)."""
+    """Analyse again the nodes that fell back while a provider was down, once it answers; hand to an editor the
+    nodes left in analysis with no job to finish them (remix.recovery)."""
     try:
+        nodes_stranded_release()
         nodes_retry_after_outage()
     finally:
         connection.close()

@@ -149,6 +149,8 @@ def test_every_url_ends_in_one_visible_state_and_the_ledger_matches_the_provider
     assert attempts.get("gemini", 0) == len(gemini.generate_requests)
     assert attempts.get("anthropic", 0) == len(claude.message_requests)
     assert not AICall.objects.filter(status=AICallStatus.RESERVED).exists()
+    # Each call names the job attempt that made it, so the sweep can tell when that attempt is over.
+    assert all(owner.startswith("job:") for owner in AICall.objects.values_list("owner", flat=True))
     assert budget_month_spend() <= Decimal(str(cap))
     if cap >= 1:
         assert outcomes.get(NodeStatus.IN_REVIEW) and outcomes.get(NodeStatus.NEEDS_REVIEW), outcomes
