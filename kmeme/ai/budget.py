@@ -119,6 +119,7 @@ def budget_reserve(
         purpose=purpose,
         node_id=node_id,
         status=AICallStatus.REFUSED_BUDGET,
+        owner=_current_owner()[:200],
         error=f"monthly cap ${cap} reached: ${spent} spent or reserved, this call may cost up to ${estimate}",
     )
     raise ProviderUnavailable(
