@@ -8,16 +8,19 @@ The model is a Bayesian ridge regression on type indicators, y = β0 + Σ β_t·
 is one observation shared between them (a per-type average would count it once for each and credit each type with
 the other's effect). β0 is unpenalised (a flat prior); each β_t has the prior N(0, σ²/λ), so a type seen on few edges
 is shrunk toward the overall effect β0 and one lucky remix cannot top the table. λ (the prior strength, in
-"pseudo-edges") is chosen by maximising the marginal likelihood over a log grid; the 95 % intervals come from the
+"pseudo-edges") is chosen by maximising the marginal likelihood over a log grid, on the edges whose types are all
+seen on at least `MIN_TYPE_EDGES` edges (a type seen once says nothing about how much types differ, yet one outlier
+there would loosen the prior for every type), and never below `LAMBDA_FLOOR`; the 95 % intervals come from the
 posterior covariance σ²·(XᵀX + Λ)⁻¹. A type's expected lift is exp(β0 + β_t) − 1: what an edge carrying only that
 type gains, on the geometric mean.
 
 Per commerce category (the parent's: the category a master's creators remix *from*): a category with at least
-`CATEGORY_MIN_EDGES` edges is fitted on its own edges with the prior centred on the all-category coefficients (its
-own strength, again by marginal likelihood, pooled over the categories), so thin cells lean on the global answer;
-a smaller category gets the all-category table and says so (`basis`). Below `MIN_TOTAL_EDGES` usable edges nothing
-is fitted, and a type seen on fewer than `MIN_TYPE_EDGES` edges of its basis is listed as insufficient data, after
-the ranked ones.
+`CATEGORY_MIN_EDGES` edges is fitted on its own edges with the prior centred on the all-category coefficients, of
+the documented strength `CATEGORY_PRIOR_EDGES` (with a handful of categories, one of them differing in one type, a
+strength fitted by marginal likelihood over-shrinks exactly the cell that differs), so thin cells lean on the global
+answer; a smaller category gets the all-category table and says so (`basis`). Below `MIN_TOTAL_EDGES` usable edges
+nothing is fitted, and a type seen on fewer than `MIN_TYPE_EDGES` edges of its basis is listed as insufficient
+data, after the ranked ones.
 
 Everything below `strategy_edges` is pure functions on plain data (tested on synthetic families, benchmarked in
 benchmarks/strategies.py); `strategy_report_cached` keeps the whole report in Redis for `CACHE_TTL_S`.
@@ -46,6 +49,8 @@ CATEGORY_MIN_EDGES = 30  # a category is fitted on its own edges from this many;
 MIN_TYPE_EDGES = 5  # a type is ranked only when this many edges of its basis carry it
 Z95 = 1.959963984540054
 LAMBDA_GRID = np.logspace(-2, 4, 61)  # prior strengths tried, in pseudo-edges
+LAMBDA_FLOOR = 5.0  # a type's own mean never counts for more than n/(n+5) of its estimate
+CATEGORY_PRIOR_EDGES = 30.0  # a category's cell of n edges weighs n/(n+30) against the all-category estimate
 INTERCEPT_PRIOR = 1e-8  # β0's "penalty": a flat prior in practice, but keeps the system positive definite
 CACHE_KEY = "genealogy:strategies:v1"
 CACHE_TTL_S = 600  # time-based: snapshots arrive from a collector, ten minutes of staleness is harmless
@@ -166,17 +171,14 @@ def _posterior(m: _Moments, prior_mean: np.ndarray, penalty: np.ndarray) -> tupl
     return prior_mean + delta, a, max(float(rtr - xtr @ delta), 1e-12)
 
 
-def _neg2_loglik(m: _Moments, prior_mean: np.ndarray, lam: float, *, intercept: float, sigma2: float | None) -> float:
-    """−2 log marginal likelihood of y ~ N(X·prior_mean, σ²(I + X Λ⁻¹ Xᵀ)), up to a constant in λ.
-
-    By the matrix determinant lemma log det(I + XΛ⁻¹Xᵀ) = log det A − log det Λ, so only (p+1)-sized matrices
-    appear. With `sigma2` None, σ² is profiled out (σ̂² = Q/n)."""
-    penalty = _penalty(lam, intercept=intercept)
-    _, a, q = _posterior(m, prior_mean, penalty)
+def _neg2_loglik(m: _Moments, lam: float) -> float:
+    """−2 log marginal likelihood of y ~ N(Xβ, σ²I) with β_t ~ N(0, σ²/λ), σ² profiled out (σ̂² = Q/n), up to a
+    constant in λ. By the matrix determinant lemma log det(I + XΛ⁻¹Xᵀ) = log det A − log det Λ, so only
+    (p+1)-sized matrices appear, never an n×n one."""
+    penalty = _penalty(lam, intercept=INTERCEPT_PRIOR)
+    _, a, q = _posterior(m, np.zeros(len(TYPES) + 1), penalty)
     logdet = np.linalg.slogdet(a)[1] - np.log(np.diag(penalty)).sum()
-    if sigma2 is None:
-        return m.n * math.log(q / m.n) + logdet
-    return logdet + q / sigma2
+    return m.n * math.log(q / m.n) + logdet
 
 
 def _estimates(
@@ -234,32 +236,33 @@ def strategy_fit(edges: Sequence[Edge]) -> StrategyReport:
 
     m = _moments(edges)
     zero = np.zeros(len(TYPES) + 1)
-    lam = min(LAMBDA_GRID, key=lambda g: _neg2_loglik(m, zero, g, intercept=INTERCEPT_PRIOR, sigma2=None))
-    penalty = _penalty(float(lam), intercept=INTERCEPT_PRIOR)
+    well_measured = {t for t, n in zip(TYPES, m.counts, strict=True) if n >= MIN_TYPE_EDGES}
+    tuning = [e for e in edges if e.types <= well_measured]
+    m_tuning = _moments(tuning) if len(tuning) >= MIN_TOTAL_EDGES else m
+    lam = max(
+        float(min(LAMBDA_GRID, key=lambda g: _neg2_loglik(m_tuning, g))),
+        LAMBDA_FLOOR,
+    )
+    penalty = _penalty(lam, intercept=INTERCEPT_PRIOR)
     beta, a, q = _posterior(m, zero, penalty)
     sigma2 = q / max(m.n - 1, 1)
     cov = sigma2 * np.linalg.inv(a)
     overall_est, types = _estimates(beta, cov, m.counts, m, _overall_se(m))
-    overall = StrategyTable(None, "category", m.n, overall_est, types, float(lam))
+    overall = StrategyTable(None, "category", m.n, overall_est, types, lam)
 
-    # Categories with enough edges: prior centred on the global coefficients; one strength for all of them.
-    fitted = {c: _moments(v) for c, v in by_category.items() if len(v) >= CATEGORY_MIN_EDGES}
+    # Categories with enough edges: their own fit, the prior centred on the all-category coefficients.
+    penalty_c = _penalty(CATEGORY_PRIOR_EDGES, intercept=CATEGORY_PRIOR_EDGES)
     categories: dict[str, StrategyTable] = {}
-    if fitted:
-        lam_c = float(
-            min(
-                LAMBDA_GRID,
-                key=lambda g: sum(_neg2_loglik(mc, beta, g, intercept=g, sigma2=sigma2) for mc in fitted.values()),
-            )
-        )
-        penalty_c = _penalty(lam_c, intercept=lam_c)
-        for category, mc in fitted.items():
-            beta_c, a_c, _ = _posterior(mc, beta, penalty_c)
-            a_inv = np.linalg.inv(a_c)
-            # σ²A⁻¹ given the prior's centre, plus what the centre (the global fit) is itself unsure of.
-            cov_c = sigma2 * a_inv + a_inv @ penalty_c @ cov @ penalty_c @ a_inv
-            overall_c, types_c = _estimates(beta_c, cov_c, mc.counts, mc, _overall_se(mc))
-            categories[category] = StrategyTable(category, "category", mc.n, overall_c, types_c, lam_c)
+    for category, category_edges_ in by_category.items():
+        if len(category_edges_) < CATEGORY_MIN_EDGES:
+            continue
+        mc = _moments(category_edges_)
+        beta_c, a_c, _ = _posterior(mc, beta, penalty_c)
+        a_inv = np.linalg.inv(a_c)
+        # σ²A⁻¹ given the prior's centre, plus what the centre (the global fit) is itself unsure of.
+        cov_c = sigma2 * a_inv + a_inv @ penalty_c @ cov @ penalty_c @ a_inv
+        overall_c, types_c = _estimates(beta_c, cov_c, mc.counts, mc, _overall_se(mc))
+        categories[category] = StrategyTable(category, "category", mc.n, overall_c, types_c, CATEGORY_PRIOR_EDGES)
     for category in CommerceCategory.values:
         categories.setdefault(category, _fallback(overall, category))
     return StrategyReport(overall, categories, now, category_edges)
