@@ -32,6 +32,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 from django.core.cache import cache
@@ -39,8 +40,9 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from genealogy.models import NodePerformanceSnapshot
+from kmeme.exceptions import ApplicationError
 from kmeme.vocabulary import CommerceCategory
-from remix.models import Mutation, MutationType, NodeStatus
+from remix.models import Layer, Mutation, MutationType, NodeStatus, RemixNode
 
 AGE = timedelta(days=7)  # compare parent and child at the same age after their own publication
 AGE_TOLERANCE = timedelta(days=1)  # the snapshot used may be at most this much older than that age
@@ -318,3 +320,42 @@ def strategy_report_cached() -> StrategyReport:
         report = strategy_fit(strategy_edges())
         cache.set(CACHE_KEY, report, CACHE_TTL_S)
     return report
+
+
+def node_strategies(*, public_id: object) -> dict[str, Any]:
+    """What the API answers for a master: its category's table. One query for the node, one more when the report is
+    not cached. 404 unless the node is published; 400 `not_a_master` for a published fork."""
+    node = (
+        RemixNode.objects.filter(public_id=public_id, status=NodeStatus.PUBLISHED)
+        .only("public_id", "layer", "commerce_category")
+        .first()
+    )
+    if node is None:
+        raise ApplicationError("No such remix.", code="not_found", status_code=404)
+    if node.layer != Layer.MASTER:
+        raise ApplicationError("Strategies are recommended for masters only.", code="not_a_master", status_code=400)
+    report = strategy_report_cached()
+    table = report.for_category(node.commerce_category)
+    if table.basis == "none":
+        message = f"Too little data: {table.edges} usable edges, {MIN_TOTAL_EDGES} needed."
+    elif not table.enough_data:
+        message = f"No mutation type is carried by {MIN_TYPE_EDGES} or more usable edges yet."
+    elif table.basis == "all_categories":
+        message = (
+            f"Fewer than {CATEGORY_MIN_EDGES} usable edges in this category "
+            f"({report.category_edges.get(node.commerce_category, 0)}): the table over all categories."
+        )
+    else:
+        message = None
+    return {
+        "node": node.public_id,
+        "commerce_category": node.commerce_category,
+        "basis": table.basis,
+        "enough_data": table.enough_data,
+        "message": message,
+        "age_days": AGE.days,
+        "edges": table.edges,
+        "overall": table.overall,
+        "strategies": list(table.types),
+        "computed_at": report.computed_at,
+    }

@@ -10,6 +10,7 @@ from remix.views import recipe_page
 api_v1 = [
     path("", include("accounts.urls")),
     path("", include("remix.urls")),
+    path("", include("genealogy.urls")),
 ]
 
 urlpatterns = [
