@@ -8,9 +8,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from genealogy.serializers import NodeStrategiesSerializer
+from genealogy.lineage import node_lineage
+from genealogy.serializers import LineageQuerySerializer, LineageSerializer, NodeStrategiesSerializer, lineage_data
 from genealogy.strategies import node_strategies
+from kmeme.exceptions import ApplicationError
 from kmeme.openapi import ERROR_RESPONSES
+from remix.selectors import node_for_viewer
 
 # --- Which mutations spread best (issue #11) ------------------------------------------------------------------
 
@@ -75,3 +78,81 @@ class NodeStrategiesApi(APIView):
     )
     def get(self, request: Request, node_id: UUID) -> Response:
         return Response(NodeStrategiesSerializer(node_strategies(public_id=node_id)).data)
+
+
+# --- Lineage ------------------------------------------------------------------------------------------------------
+
+_LINEAGE_EXAMPLE = {
+    "node": "3f1c2a4e-8b7d-4f7e-9a51-0c2d3e4f5a6b",
+    "direction": "both",
+    "depth": 3,
+    "nodes": [
+        {
+            "id": "0b9e6c1d-2f3a-4b5c-8d7e-6f5a4b3c2d1e",
+            "title": "Seongsu latte art",
+            "layer": "master",
+            "status": "published",
+            "commerce_category": "food",
+            "depth": -1,
+            "creator": "K-MEME editors",
+        },
+        {
+            "id": "3f1c2a4e-8b7d-4f7e-9a51-0c2d3e4f5a6b",
+            "title": "Latte art, Busan version",
+            "layer": "fork",
+            "status": "published",
+            "commerce_category": "food",
+            "depth": 0,
+            "creator": "Mina",
+        },
+        {
+            "id": "7d6c5b4a-3e2f-4a1b-9c8d-7e6f5a4b3c2d",
+            "title": "Busan version with a K-pop hook",
+            "layer": "fork",
+            "status": "published",
+            "commerce_category": "food",
+            "depth": 1,
+            "creator": "Joon",
+        },
+    ],
+    "edges": [
+        {
+            "source": "0b9e6c1d-2f3a-4b5c-8d7e-6f5a4b3c2d1e",
+            "target": "3f1c2a4e-8b7d-4f7e-9a51-0c2d3e4f5a6b",
+            "mutation_types": ["localization"],
+        },
+        {
+            "source": "3f1c2a4e-8b7d-4f7e-9a51-0c2d3e4f5a6b",
+            "target": "7d6c5b4a-3e2f-4a1b-9c8d-7e6f5a4b3c2d",
+            "mutation_types": ["audio_swap", "caption_change"],
+        },
+    ],
+    "roots": ["0b9e6c1d-2f3a-4b5c-8d7e-6f5a4b3c2d1e"],
+    "truncated": False,
+}
+
+
+class NodeLineageApi(APIView):
+    """The node's family: its ancestors (`up`), descendants (`down`) or both within `depth` steps, as nodes and
+    edges a graph library draws directly (edges carry their mutation types; `depth` on a node is its signed
+    distance). Only what the caller may see: published remixes, their own, everything for editors; another
+    creator's private fork never appears, nor anything reached only through it. At most 500 nodes, nearest first
+    (`truncated` says when more exist)."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="nodes_lineage",
+        parameters=[LineageQuerySerializer],
+        responses={200: LineageSerializer, **ERROR_RESPONSES(400, 404, 429)},
+        examples=[OpenApiExample("A fork between its master and a remix of it", value=_LINEAGE_EXAMPLE)],
+    )
+    def get(self, request: Request, node_id: UUID) -> Response:
+        query = LineageQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        node = node_for_viewer(public_id=str(node_id), viewer=request.user)
+        if node is None:
+            raise ApplicationError("No such remix.", code="not_found", status_code=404)
+        direction, depth = query.validated_data["direction"], query.validated_data["depth"]
+        lineage = node_lineage(node=node, viewer=request.user, direction=direction, depth=depth)
+        return Response(lineage_data(lineage, direction=direction, depth=depth))

@@ -1,6 +1,11 @@
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
+
+from genealogy.lineage import MAX_DEPTH, MAX_NODES, Lineage
+from kmeme.serializers import StrictSerializer
 
 # --- Which mutations spread best (issue #11) ------------------------------------------------------------------
 
@@ -33,3 +38,75 @@ class NodeStrategiesSerializer(serializers.Serializer):
     overall = StrategyEstimateSerializer(allow_null=True)
     strategies = StrategyEstimateSerializer(many=True, help_text="Ranked first, then the types with too few edges.")
     computed_at = serializers.DateTimeField()
+
+
+# --- Lineage ------------------------------------------------------------------------------------------------------
+
+
+class LineageQuerySerializer(StrictSerializer):
+    direction = serializers.ChoiceField(
+        choices=["up", "down", "both"], default="both", help_text="Ancestors (up), descendants (down) or both."
+    )
+    depth = serializers.IntegerField(
+        min_value=1, max_value=MAX_DEPTH, default=3, help_text=f"Steps from the node (1–{MAX_DEPTH})."
+    )
+
+
+class LineageNodeSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    title = serializers.CharField()
+    layer = serializers.CharField()
+    status = serializers.CharField()
+    commerce_category = serializers.CharField()
+    depth = serializers.IntegerField(help_text="Steps from the node asked about: negative above it, positive below.")
+    creator = serializers.CharField(allow_null=True, help_text="The creator's display name, if any.")
+
+
+class LineageEdgeSerializer(serializers.Serializer):
+    source = serializers.UUIDField(help_text="The parent (what was remixed).")
+    target = serializers.UUIDField(help_text="The child (the remix).")
+    mutation_types = serializers.ListField(child=serializers.CharField())
+
+
+class LineageSerializer(serializers.Serializer):
+    node = serializers.UUIDField()
+    direction = serializers.CharField()
+    depth = serializers.IntegerField()
+    nodes = LineageNodeSerializer(many=True)
+    edges = LineageEdgeSerializer(many=True)
+    roots = serializers.ListField(
+        child=serializers.UUIDField(), help_text="Found nodes with no parent among them (the family's roots, upward)."
+    )
+    truncated = serializers.BooleanField(help_text=f"True when more than {MAX_NODES} nodes were found (nearest kept).")
+
+
+def lineage_data(lineage: Lineage, *, direction: str, depth: int) -> dict[str, Any]:
+    """A Lineage in the API's shape: nodes and edges by public id, as graph libraries take them."""
+    public = {n.pk: n.public_id for n in lineage.nodes}
+    nodes = [
+        {
+            "public_id": n.public_id,
+            "title": n.title,
+            "layer": n.layer,
+            "status": n.status,
+            "commerce_category": n.commerce_category,
+            "depth": lineage.depths[n.pk],
+            "creator": (n.owner.display_name or None) if n.owner else None,
+        }
+        for n in lineage.nodes
+    ]
+    edges = [
+        {"source": public[e.parent_id], "target": public[e.child_id], "mutation_types": list(e.mutation_types)}
+        for e in lineage.edges
+    ]
+    return LineageSerializer(
+        {
+            "node": lineage.node.public_id,
+            "direction": direction,
+            "depth": depth,
+            "nodes": nodes,
+            "edges": edges,
+            "roots": [n.public_id for n in lineage.roots] if direction != "down" else [],
+            "truncated": lineage.truncated,
+        }
+    ).data

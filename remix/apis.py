@@ -189,7 +189,8 @@ class NodeGuideApi(APIView):
 
 
 class NodeForkApi(IdempotentWritesMixin, APIView):
-    """Fork a published master: a draft remix you own, linked to it by the mutations you name."""
+    """Fork a published remix (a master or a published fork: chains grow deeper): a draft remix you own, linked to
+    it by the mutations you name. 409 `not_forkable` for a node that is not published."""
 
     throttle_classes = with_default_throttles(ForkThrottle)
 

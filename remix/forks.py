@@ -35,11 +35,13 @@ def node_fork(
     profile: dict[str, Any] | None = None,
     source_url: str = "",
 ) -> RemixNode:
-    """A creator's fork of a published master: a draft node they own, linked by a Mutation edge."""
+    """A creator's fork of a published node (a master, or someone's published fork: a remix of a remix): a draft
+    node they own, linked to it by a Mutation edge."""
     if creator.role not in FORKING_ROLES:
         raise ApplicationError("Only creators fork remixes.", code="permission_denied", status_code=403)
-    if master.layer != Layer.MASTER or master.status != NodeStatus.PUBLISHED:
-        raise ApplicationError("Only published masters can be forked.", code="not_forkable", status_code=409)
+    if master.status != NodeStatus.PUBLISHED:
+        # Any published node, master or fork: remix chains grow as deep as creators take them.
+        raise ApplicationError("Only published remixes can be forked.", code="not_forkable", status_code=409)
     if source_url:
         url_check(url=source_url)  # the creator's own video link is held to the submission's rules
     fork = node_create(

@@ -193,9 +193,9 @@ def test_masters_are_read_only_and_brands_do_not_fork(creator):
     assert RemixNode.objects.get(pk=master.pk).title == "Latte art"
 
 
-def test_forking_needs_a_published_master_and_known_mutations(creator):
+def test_forking_needs_a_published_node_and_known_mutations(creator):
     master = published_master()
-    fork = _fork(client_for(creator), master)
+    fork = _fork(client_for(creator), master)  # a draft
     client = client_for(creator)
     assert (
         client.post(
