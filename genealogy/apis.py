@@ -2,12 +2,16 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from genealogy.graph import lineage_svg
 from genealogy.lineage import node_lineage
 from genealogy.serializers import LineageQuerySerializer, LineageSerializer, NodeStrategiesSerializer, lineage_data
 from genealogy.strategies import node_strategies
@@ -156,3 +160,45 @@ class NodeLineageApi(APIView):
         direction, depth = query.validated_data["direction"], query.validated_data["depth"]
         lineage = node_lineage(node=node, viewer=request.user, direction=direction, depth=depth)
         return Response(lineage_data(lineage, direction=direction, depth=depth))
+
+
+class _SvgOrJsonErrors(BaseContentNegotiation):
+    """The picture is SVG whatever the request accepts (an <img> asks for images); errors stay the API's JSON."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class NodeLineageSvgApi(APIView):
+    """The node's family drawn by Graphviz, as an SVG image: the same nodes and edges as `…/lineage` (same query,
+    same visibility), edges labelled and coloured by mutation type, nodes filled by status and shaped by layer
+    (masters boxes, forks ellipses), the node asked about drawn with a double border. 503 `graph_unavailable` when
+    the server cannot draw it."""
+
+    permission_classes = [AllowAny]
+    content_negotiation_class = _SvgOrJsonErrors
+
+    @extend_schema(
+        operation_id="nodes_lineage_svg",
+        parameters=[LineageQuerySerializer],
+        responses={
+            (200, "image/svg+xml"): OpenApiResponse(OpenApiTypes.STR, description="An SVG document."),
+            **ERROR_RESPONSES(400, 404, 429),
+        },
+    )
+    def get(self, request: Request, node_id: UUID) -> HttpResponse:
+        query = LineageQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        node = node_for_viewer(public_id=str(node_id), viewer=request.user)
+        if node is None:
+            raise ApplicationError("No such remix.", code="not_found", status_code=404)
+        direction, depth = query.validated_data["direction"], query.validated_data["depth"]
+        svg = lineage_svg(node_lineage(node=node, viewer=request.user, direction=direction, depth=depth))
+        response = HttpResponse(svg, content_type="image/svg+xml; charset=utf-8")
+        # An image, never a page: no script, no outside resource, even if opened on its own.
+        response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+        response["X-Content-Type-Options"] = "nosniff"
+        return response

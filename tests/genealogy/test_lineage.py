@@ -112,3 +112,38 @@ def test_a_blend_has_two_parents_and_the_node_cap_says_when_it_cut(family):
     assert parents == {str(family["a"].public_id), str(family["b"].public_id)}
     capped = node_lineage(node=family["master"], viewer=None, direction="down", depth=10, limit=2)
     assert capped.truncated and len(capped.nodes) == 3  # the node itself and the two nearest
+
+
+def test_the_picture_escapes_every_title_and_is_served_as_an_inert_image(family):
+    hostile = '<script>x</script>"q" \\ ]; e=1 &amp;'
+    RemixNode.objects.filter(pk=family["c"].pk).update(title=hostile)
+    response = client_for().get(
+        f"/api/v1/nodes/{family['b'].public_id}/lineage.svg", {"depth": 2}, HTTP_ACCEPT="image/svg+xml"
+    )
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("image/svg+xml")
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert "default-src 'none'" in response["Content-Security-Policy"]
+    svg = response.content.decode()
+    assert svg.lstrip().startswith("<?xml") and "</svg>" in svg
+    assert "<script" not in svg, [line for line in svg.splitlines() if "<script" in line]
+    assert "&lt;script&gt;x&lt;/script&gt;&quot;q&quot; \\ ]; e=1" in svg  # the title, as text only
+    assert "&amp;amp;" in svg  # an entity in a title shows as typed
+    # b, and within 2 steps: a and master above, c and hidden (under c) below; never mina's draft.
+    assert svg.count('<g id="node') == 5
+    assert "audio swap, caption change" in svg  # edges labelled with their mutations
+
+
+def test_the_picture_keeps_the_api_rules(family):
+    assert client_for(family["sora"]).get(f"/api/v1/nodes/{family['secret'].public_id}/lineage.svg").status_code == 404
+    bad = client_for().get(f"/api/v1/nodes/{family['b'].public_id}/lineage.svg", {"depth": 99})
+    assert bad.status_code == 400 and bad.json()["error"]["code"]
+
+
+def test_the_editor_sees_the_family_on_the_review_screen(family, editor_session):
+    page = editor_session.get(f"/admin/remix/remixnode/{family['b'].pk}/review/")
+    assert page.status_code == 200
+    src = f"/api/v1/nodes/{family['b'].public_id}/lineage.svg?depth=3"
+    assert f'src="{src}"' in page.content.decode()
+    picture = editor_session.get(src)  # the editor's session draws it, drafts included
+    assert picture.status_code == 200 and picture.content.decode().count('<g id="node') == 6
