@@ -12,11 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
+from django.db.models.expressions import RawSQL
 
 from accounts.models import User
 from remix.models import Mutation, NodeStatus, RemixNode
 
 DIRECTIONS = ("up", "down", "both")
+LINEAGE_NODE_FIELDS = ("public_id", "title", "layer", "status", "commerce_category", "owner")
 MAX_DEPTH = 10
 MAX_NODES = 500
 
@@ -49,35 +51,58 @@ def _visible_sql(viewer: User | None) -> tuple[str, list[Any]]:
 
 def _walk_sql(*, step_from: str, step_to: str, visible: str, sign: str) -> str:
     """One direction's recursive walk. `step_from` is the edge column that matches the node we stand on,
-    `step_to` the column of the next node. The path array keeps a walk off nodes it has passed (defence in
-    depth: the graph is kept acyclic by remix.lineage)."""
+    `step_to` the column of the next node. UNION (not UNION ALL) keeps each (node, distance) once, so a family
+    full of blends costs one row per node and distance, not one per path; the depth bound ends the walk (the
+    graph itself is kept acyclic by remix.lineage)."""
     # Only this module's fixed column names and clauses are interpolated; every value is a query parameter.
     return f"""
-        {sign}(id, depth, path) AS (
-            SELECT m.{step_to}, 1, ARRAY[%s::bigint, m.{step_to}]
+        {sign}(id, depth) AS (
+            SELECT m.{step_to}, 1
             FROM remix_mutation m JOIN remix_remixnode n ON n.id = m.{step_to}
             WHERE m.{step_from} = %s AND {visible}
-          UNION ALL
-            SELECT m.{step_to}, w.depth + 1, w.path || m.{step_to}
+          UNION
+            SELECT m.{step_to}, w.depth + 1
             FROM {sign} w
             JOIN remix_mutation m ON m.{step_from} = w.id
             JOIN remix_remixnode n ON n.id = m.{step_to}
-            WHERE w.depth < %s AND {visible} AND NOT m.{step_to} = ANY(w.path)
+            WHERE w.depth < %s AND {visible}
         )"""  # noqa: S608
 
 
-def _walk(*, node: RemixNode, viewer: User | None, direction: str, depth: int, limit: int) -> list[tuple[int, int]]:
-    """(node id, signed distance) of every node within `depth` steps that the viewer may see, nearest first."""
+def _reach_sql(*, step_from: str, step_to: str, visible: str, sign: str) -> str:
+    """An unbounded walk: every node reachable, each once (UNION on the id alone), without distances."""
+    return f"""
+        {sign}(id) AS (
+            SELECT m.{step_to}
+            FROM remix_mutation m JOIN remix_remixnode n ON n.id = m.{step_to}
+            WHERE m.{step_from} = %s AND {visible}
+          UNION
+            SELECT m.{step_to}
+            FROM {sign} w
+            JOIN remix_mutation m ON m.{step_from} = w.id
+            JOIN remix_remixnode n ON n.id = m.{step_to}
+            WHERE {visible}
+        )"""  # noqa: S608
+
+
+def _walk(
+    *, node: RemixNode, viewer: User | None, direction: str, depth: int | None, limit: int
+) -> list[tuple[int, int]]:
+    """(node id, signed distance) of every node within `depth` steps that the viewer may see, nearest first.
+    With `depth` None the walk is unbounded and the distance is only its sign (node_lineage works it out)."""
     visible, visible_params = _visible_sql(viewer)
     ctes, selects, params = [], [], []
-    if direction in ("up", "both"):
-        ctes.append(_walk_sql(step_from="child_id", step_to="parent_id", visible=visible, sign="up"))
-        params += [node.pk, node.pk, *visible_params, depth, *visible_params]
-        selects.append("SELECT id, -MIN(depth) AS depth FROM up GROUP BY id")
-    if direction in ("down", "both"):
-        ctes.append(_walk_sql(step_from="parent_id", step_to="child_id", visible=visible, sign="down"))
-        params += [node.pk, node.pk, *visible_params, depth, *visible_params]
-        selects.append("SELECT id, MIN(depth) AS depth FROM down GROUP BY id")
+    for name, step_from, step_to, sign in (("up", "child_id", "parent_id", "-"), ("down", "parent_id", "child_id", "")):
+        if direction not in (name, "both"):
+            continue
+        if depth is None:
+            ctes.append(_reach_sql(step_from=step_from, step_to=step_to, visible=visible, sign=name))
+            params += [node.pk, *visible_params, *visible_params]
+            selects.append(f"SELECT id, {sign}1 AS depth FROM {name}")  # noqa: S608
+        else:
+            ctes.append(_walk_sql(step_from=step_from, step_to=step_to, visible=visible, sign=name))
+            params += [node.pk, *visible_params, depth, *visible_params]
+            selects.append(f"SELECT id, {sign}MIN(depth) AS depth FROM {name} GROUP BY id")  # noqa: S608
     sql = (  # fixed clauses only, as above
         f"WITH RECURSIVE {', '.join(ctes)} SELECT id, depth FROM ({' UNION ALL '.join(selects)}) found "  # noqa: S608
         "ORDER BY ABS(depth), depth, id LIMIT %s"
@@ -87,32 +112,69 @@ def _walk(*, node: RemixNode, viewer: User | None, direction: str, depth: int, l
         return list(cursor.fetchall())
 
 
+def _distances(start: int, edges: list[Mutation], depths: dict[int, int]) -> dict[int, int]:
+    """Shortest signed distances from `start` over the found edges (for unbounded walks, which find without
+    measuring): breadth first upwards through parents and downwards through children."""
+    parents: dict[int, list[int]] = {}
+    children: dict[int, list[int]] = {}
+    for edge in edges:
+        parents.setdefault(edge.child_id, []).append(edge.parent_id)
+        children.setdefault(edge.parent_id, []).append(edge.child_id)
+    result = {start: 0}
+    for links, sign in ((parents, -1), (children, 1)):
+        frontier, step = [start], 0
+        while frontier:
+            step += 1
+            nxt = []
+            for pk in frontier:
+                for other in links.get(pk, ()):
+                    if other not in result and other in depths and depths[other] * sign > 0:
+                        result[other] = sign * step
+                        nxt.append(other)
+            frontier = nxt
+    return {pk: result.get(pk, depths[pk]) for pk in depths}
+
+
 def node_lineage(
-    *, node: RemixNode, viewer: User | None, direction: str = "both", depth: int = 3, limit: int = MAX_NODES
+    *, node: RemixNode, viewer: User | None, direction: str = "both", depth: int | None = 3, limit: int = MAX_NODES
 ) -> Lineage:
-    """The node's ancestors (`up`), descendants (`down`) or both, up to `depth` steps and `limit` nodes (nearest
-    first), as the viewer may see them, with the edges between the nodes found. Three queries whatever the size:
-    the walk, the nodes, the edges. The caller has checked the viewer may see `node` itself."""
+    """The node's ancestors (`up`), descendants (`down`) or both, up to `depth` steps (None: all of them) and
+    `limit` nodes (nearest first when bounded), as the viewer may see them, with the edges between the nodes
+    found. Three queries whatever the size: the walk, the nodes, the edges. The caller has checked the viewer may
+    see `node` itself."""
     if direction not in DIRECTIONS:
         raise ValueError(f"direction must be one of {DIRECTIONS}")
     found = _walk(node=node, viewer=viewer, direction=direction, depth=depth, limit=limit + 1)
     truncated = len(found) > limit
     depths = {node.pk: 0, **dict(found[:limit])}
-    by_id = RemixNode.objects.select_related("owner").in_bulk(list(depths))
-    nodes = sorted(by_id.values(), key=lambda n: (depths[n.pk], n.pk))
-    edges = list(
-        Mutation.objects.filter(parent_id__in=depths, child_id__in=depths).order_by("parent_id", "child_id", "pk")
+    ids = list(depths)
+    # Only what a family view shows (no embedding, probe or media fields); ids as one array parameter, not an
+    # IN list of thousands, so a whole 100k family loads in one cheap query each.
+    found_nodes = (
+        RemixNode.objects.select_related("owner")
+        .only(*LINEAGE_NODE_FIELDS, "owner__display_name")
+        .filter(pk__in=RawSQL("SELECT unnest(%s::bigint[])", [ids]))
     )
+    nodes = sorted(found_nodes, key=lambda n: (depths[n.pk], n.pk))
+    edges = list(
+        Mutation.objects.only("parent_id", "child_id", "mutation_types")
+        .filter(child_id__in=RawSQL("SELECT unnest(%s::bigint[])", [ids]))
+        .order_by("parent_id", "child_id", "pk")
+    )
+    edges = [edge for edge in edges if edge.parent_id in depths]
+    if depth is None:
+        depths = _distances(node.pk, edges, depths)
     return Lineage(node=node, nodes=nodes, depths=depths, edges=edges, truncated=truncated)
 
 
-def node_ancestors(*, node: RemixNode, viewer: User | None, depth: int = 1000) -> Lineage:
+def node_ancestors(*, node: RemixNode, viewer: User | None) -> Lineage:
     """All the node's visible ancestors, to the roots."""
-    return node_lineage(node=node, viewer=viewer, direction="up", depth=depth)
+    return node_lineage(node=node, viewer=viewer, direction="up", depth=None, limit=1_000_000)
 
 
 def node_descendants(
-    *, node: RemixNode, viewer: User | None, depth: int = MAX_DEPTH, limit: int = MAX_NODES
+    *, node: RemixNode, viewer: User | None, depth: int | None = MAX_DEPTH, limit: int = MAX_NODES
 ) -> Lineage:
-    """The node's visible descendants within `depth` steps, nearest first, at most `limit`."""
+    """The node's visible descendants within `depth` steps (None: all), at most `limit` (nearest first when
+    bounded: a page of the family)."""
     return node_lineage(node=node, viewer=viewer, direction="down", depth=depth, limit=limit)

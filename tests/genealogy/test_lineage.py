@@ -6,7 +6,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.models import Role
-from genealogy.lineage import node_lineage
+from genealogy.lineage import node_ancestors, node_descendants, node_lineage
 from remix.lineage import mutation_create
 from remix.models import RemixNode
 from tests.accounts.factories import UserFactory
@@ -147,3 +147,13 @@ def test_the_editor_sees_the_family_on_the_review_screen(family, editor_session)
     assert f'src="{src}"' in page.content.decode()
     picture = editor_session.get(src)  # the editor's session draws it, drafts included
     assert picture.status_code == 200 and picture.content.decode().count('<g id="node') == 6
+
+
+def test_unbounded_walks_find_the_same_family_at_the_same_distances(family):
+    mutation_create(parent=family["master"], child=family["c"], mutation_types=["product_swap"], profile={})
+    bounded = node_lineage(node=family["c"], viewer=None, direction="up", depth=10)
+    everything = node_ancestors(node=family["c"], viewer=None)
+    assert everything.depths == bounded.depths  # master is one step up now, through the blend
+    assert everything.depths[family["master"].pk] == -1
+    down = node_descendants(node=family["master"], viewer=None, depth=None, limit=1000)
+    assert down.depths == node_lineage(node=family["master"], viewer=None, direction="down", depth=10).depths
