@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from genealogy.graph import lineage_svg
-from genealogy.lineage import node_lineage
+from genealogy.lineage import Lineage, node_lineage
 from genealogy.serializers import LineageQuerySerializer, LineageSerializer, NodeStrategiesSerializer, lineage_data
 from genealogy.strategies import node_strategies
 from kmeme.exceptions import ApplicationError
@@ -136,6 +136,17 @@ _LINEAGE_EXAMPLE = {
 }
 
 
+def _requested_lineage(request: Request, node_id: UUID) -> tuple[Lineage, str, int]:
+    """The lineage the query asks for (400 on a bad query, 404 for a node the caller may not see)."""
+    query = LineageQuerySerializer(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    node = node_for_viewer(public_id=str(node_id), viewer=request.user)
+    if node is None:
+        raise ApplicationError("No such remix.", code="not_found", status_code=404)
+    direction, depth = query.validated_data["direction"], query.validated_data["depth"]
+    return node_lineage(node=node, viewer=request.user, direction=direction, depth=depth), direction, depth
+
+
 class NodeLineageApi(APIView):
     """The node's family: its ancestors (`up`), descendants (`down`) or both within `depth` steps, as nodes and
     edges a graph library draws directly (edges carry their mutation types; `depth` on a node is its signed
@@ -152,13 +163,7 @@ class NodeLineageApi(APIView):
         examples=[OpenApiExample("A fork between its master and a remix of it", value=_LINEAGE_EXAMPLE)],
     )
     def get(self, request: Request, node_id: UUID) -> Response:
-        query = LineageQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        node = node_for_viewer(public_id=str(node_id), viewer=request.user)
-        if node is None:
-            raise ApplicationError("No such remix.", code="not_found", status_code=404)
-        direction, depth = query.validated_data["direction"], query.validated_data["depth"]
-        lineage = node_lineage(node=node, viewer=request.user, direction=direction, depth=depth)
+        lineage, direction, depth = _requested_lineage(request, node_id)
         return Response(lineage_data(lineage, direction=direction, depth=depth))
 
 
@@ -190,13 +195,7 @@ class NodeLineageSvgApi(APIView):
         },
     )
     def get(self, request: Request, node_id: UUID) -> HttpResponse:
-        query = LineageQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        node = node_for_viewer(public_id=str(node_id), viewer=request.user)
-        if node is None:
-            raise ApplicationError("No such remix.", code="not_found", status_code=404)
-        direction, depth = query.validated_data["direction"], query.validated_data["depth"]
-        svg = lineage_svg(node_lineage(node=node, viewer=request.user, direction=direction, depth=depth))
+        svg = lineage_svg(_requested_lineage(request, node_id)[0])
         response = HttpResponse(svg, content_type="image/svg+xml; charset=utf-8")
         # An image, never a page: no script, no outside resource, even if opened on its own.
         response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
