@@ -72,15 +72,20 @@ def fork_update(
     user: User,
     title: str | None = None,
     source_url: str | None = None,
+    posted_url: str | None = None,
     mutation_types: list[str] | None = None,
     profile: dict[str, Any] | None = None,
 ) -> RemixNode:
+    """The creator's edit of their fork. `posted_url` is their remix as posted on its platform: the video the
+    performance collector reads its counts from (genealogy.performance); "" clears it. Links are checked like a
+    submission's; every change is audited (`node.update`, before → after)."""
     _require_owner(fork, user)
-    fields = {"title": title, "source_url": source_url}
+    fields = {"title": title, "source_url": source_url, "posted_url": posted_url}
     node_link_check(node=fork, changes=fields)
     locked = RemixNode.objects.select_for_update().get(pk=fork.pk)
     node_change(node=locked, actor=user, changes={k: v for k, v in fields.items() if v is not None})
     fork.title, fork.source_url, fork.platform = locked.title, locked.source_url, locked.platform
+    fork.posted_url = locked.posted_url
     if mutation_types is not None or profile is not None:
         # The fork's origin edge: the one node_fork created.
         edge = Mutation.objects.filter(child=fork).order_by("created_at", "id").first()

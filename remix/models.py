@@ -66,6 +66,11 @@ class RemixNode(models.Model):
     title = models.CharField(max_length=200)
     source_url = models.URLField(max_length=2048)
     platform = models.CharField(max_length=16, choices=Platform.choices, editable=False, db_index=True)
+    # A fork's source_url may be its master's (the video it remixes); posted_url is the creator's own video once
+    # posted, the one its performance snapshots are read from (genealogy.performance). Masters leave it empty.
+    posted_url = models.URLField(
+        max_length=2048, blank=True, help_text="The fork's own video as posted by its creator; snapshots follow it."
+    )
     layer = models.CharField(max_length=8, choices=Layer.choices, default=Layer.MASTER, db_index=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="remix_nodes", null=True, blank=True

@@ -73,6 +73,7 @@ def recipe_build(*, node: RemixNode) -> dict[str, Any]:
         "id": str(node.public_id),
         "title": node.title,
         "source_url": node.source_url,
+        "posted_url": node.posted_url,
         "platform": node.platform,
         "layer": node.layer,
         "status": node.status,

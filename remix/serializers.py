@@ -165,6 +165,11 @@ class RecipeSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     title = serializers.CharField()
     source_url = serializers.URLField()
+    posted_url = serializers.CharField(
+        default="",
+        help_text="A fork's own video as its creator posted it (empty until set): its views, likes, comments and "
+        "shares are read from this link. Always empty for a master, whose counts come from `source_url`.",
+    )
     platform = serializers.CharField()
     layer = serializers.CharField()
     status = serializers.CharField()
@@ -201,6 +206,13 @@ class ForkUpdateSerializer(StrictSerializer):
     )
     profile = FreeFormJSONObjectField(required=False, help_text="Free-form details of what changes.")
     source_url = HttpUrlField(required=False)
+    posted_url = HttpUrlField(
+        required=False,
+        allow_blank=True,
+        help_text="Your remix as you posted it (TikTok, Instagram, YouTube…), once it is posted: its public views, "
+        "likes, comments and shares are then collected from it (hourly for 3 days, daily up to 60). Held to the "
+        "rules of a submitted link (400 `url_not_allowed`, `url_unresolvable`); an empty string clears it.",
+    )
 
 
 class PublishSerializer(StrictSerializer):

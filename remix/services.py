@@ -225,21 +225,25 @@ def node_submit(*, user: User, video_url: str, title: str = "") -> tuple[RemixNo
 
 
 NODE_EDITABLE_FIELDS = ("title", "source_url", "commerce_category")
+FORK_EDITABLE_FIELDS = (*NODE_EDITABLE_FIELDS, "posted_url")  # a master's counts follow its source_url
+NODE_LINK_FIELDS = ("source_url", "posted_url")  # links our server fetches: held to the submission's rules
 
 
 def node_link_check(*, node: RemixNode, changes: dict[str, Any]) -> None:
-    """A changed video link is held to the submission's rules (400 `url_not_allowed`). Call it before taking the
-    node's row lock: it may wait on DNS."""
-    source_url = changes.get("source_url")
-    if source_url is not None and source_url.strip() != node.source_url:
-        url_check(url=source_url.strip())
+    """A changed video link (the source, or a fork's posted video) is held to the submission's rules (400
+    `url_not_allowed`); clearing the posted link is always allowed. Call it before taking the node's row lock: it
+    may wait on DNS."""
+    for field in NODE_LINK_FIELDS:
+        url = changes.get(field)
+        if url is not None and url.strip() and url.strip() != getattr(node, field):
+            url_check(url=url.strip())
 
 
 def node_change(*, node: RemixNode, actor: User | None, changes: dict[str, Any], action: str = "node.update") -> bool:
     """Apply field changes to a node the caller holds a row lock on: validate, save, audit before → after, drop
     its cached reads, and re-embed it if it is public. The platform always follows the URL. Returns whether
     anything changed. Precondition: a changed link passed node_link_check."""
-    unknown = set(changes) - set(NODE_EDITABLE_FIELDS)
+    unknown = set(changes) - set(FORK_EDITABLE_FIELDS if node.layer == Layer.FORK else NODE_EDITABLE_FIELDS)
     if unknown:
         raise ApplicationError(f"These fields are not edited here: {', '.join(sorted(unknown))}.", code="read_only")
     cleaned = {field: value.strip() if isinstance(value, str) else value for field, value in changes.items()}
