@@ -102,7 +102,11 @@ EDITOR_PERMISSIONS = {
         "add_mutation",  # an editor links a second parent (a blend), through the service that checks cycles
     ],
     "ai": ["view_aicall"],
-    "genealogy": ["view_nodeperformancesnapshot"],
+    "genealogy": [
+        "view_nodeperformancesnapshot",
+        "import_nodeperformancesnapshot",  # counts of platforms that hide them, as a CSV (all rows or none)
+        "view_nodeperformancetracking",  # which videos the collector cannot read, and why
+    ],
     "campaigns": ["view_brand", "view_campaign", "view_campaignlocation", "view_participation", "change_participation"],
     "accounts": ["view_auditlog"],
     "procrastinate": ["view_procrastinatejob", "view_procrastinateevent"],

@@ -1,10 +1,13 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import URLPattern, path
+from django.urls import URLPattern, path, reverse
+from django.utils.translation import ngettext
 
-from genealogy.models import NodePerformanceSnapshot
+from genealogy.models import NodePerformanceSnapshot, NodePerformanceTracking
+from genealogy.services import CSV_COUNT_COLUMNS, CSV_MAX_ROWS, snapshots_import_csv
 from genealogy.strategies import (
     AGE,
     CATEGORY_MIN_EDGES,
@@ -14,24 +17,81 @@ from genealogy.strategies import (
     strategy_report_cached,
 )
 from kmeme.admin_services import ReadOnlyAdmin
+from kmeme.errors import ApplicationError
 from kmeme.vocabulary import CommerceCategory
 
 
 @admin.register(NodePerformanceSnapshot)
 class NodePerformanceSnapshotAdmin(ReadOnlyAdmin):
-    """Measured counters: recorded by the performance collector, never typed in."""
+    """Measured counters: read from the platforms by the performance collector, or imported from a CSV (the
+    import page, for platforms that hide them), never typed in. An empty count: the platform does not show it."""
 
-    list_display = ["node", "captured_at", "views", "likes", "shares"]
-    list_select_related = ["node"]
+    list_display = ["node", "captured_at", "views", "likes", "comments", "shares", "source", "imported_by"]
+    list_filter = ["source"]
+    list_select_related = ["node", "imported_by"]
     date_hierarchy = "captured_at"
     show_full_result_count = False
+    list_per_page = 100
     change_list_template = "admin/genealogy/snapshot_change_list.html"
-
-    # --- Which mutations spread best (issue #11): the strategy tables, for editors --------------------------------
 
     def get_urls(self) -> list[URLPattern]:
         view = self.admin_site.admin_view(self.strategies_view)
-        return [path("strategies/", view, name="genealogy_strategies"), *super().get_urls()]
+        import_view = self.admin_site.admin_view(self.import_view)
+        return [
+            path("strategies/", view, name="genealogy_strategies"),
+            path("import/", import_view, name="genealogy_snapshot_import"),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        extra_context = {**(extra_context or {}), "can_import": self.has_import_permission(request)}
+        return super().changelist_view(request, extra_context)
+
+    # --- The CSV import: counts of platforms that hide them, all rows or none --------------------------------------
+
+    def has_import_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("genealogy.import_nodeperformancesnapshot")
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        form = SnapshotImportForm(request.POST or None, request.FILES or None)
+        errors: list[dict] = []
+        error_count = 0
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                text = upload.read().decode("utf-8-sig")
+            except UnicodeDecodeError:
+                form.add_error("file", "The file is not UTF-8 text.")
+            else:
+                try:
+                    created = snapshots_import_csv(text=text, actor=request.user, filename=upload.name)
+                except ApplicationError as exc:
+                    errors = exc.details.get("errors", [])
+                    error_count = exc.details.get("error_count", len(errors))
+                    self.message_user(request, exc.message, messages.ERROR)
+                else:
+                    count = len(created)
+                    self.message_user(
+                        request,
+                        ngettext("Imported %d snapshot.", "Imported %d snapshots.", count) % count,
+                        messages.SUCCESS,
+                    )
+                    return HttpResponseRedirect(reverse("admin:genealogy_nodeperformancesnapshot_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Import performance snapshots",
+            "opts": self.model._meta,
+            "form": form,
+            "errors": errors,
+            "error_count": error_count,
+            "count_columns": CSV_COUNT_COLUMNS,
+            "max_rows": CSV_MAX_ROWS,
+        }
+        return TemplateResponse(request, "admin/genealogy/snapshot_import.html", context)
+
+    # --- Which mutations spread best (issue #11): the strategy tables, for editors --------------------------------
 
     def strategies_view(self, request: HttpRequest) -> TemplateResponse:
         if not self.has_view_permission(request):
@@ -57,6 +117,38 @@ class NodePerformanceSnapshotAdmin(ReadOnlyAdmin):
             "category_min_edges": CATEGORY_MIN_EDGES,
         }
         return TemplateResponse(request, "admin/genealogy/strategies.html", context)
+
+
+class SnapshotImportForm(forms.Form):
+    file = forms.FileField(
+        help_text="UTF-8 CSV with a header row: node, captured_at, and any of views, likes, comments, shares."
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > 5 * 1024 * 1024:
+            raise forms.ValidationError("The file is larger than 5 MB; split it.")
+        return upload
+
+
+@admin.register(NodePerformanceTracking)
+class NodePerformanceTrackingAdmin(ReadOnlyAdmin):
+    """The collector's notes per node: which video URLs it cannot read, and why (written only by the collector)."""
+
+    list_display = [
+        "node",
+        "last_attempt_at",
+        "last_success_at",
+        "last_error_code",
+        "consecutive_failures",
+        "attempts",
+        "last_url",
+    ]
+    list_filter = ["last_error_code"]
+    list_select_related = ["node"]
+    search_fields = ["last_url", "last_error"]
+    show_full_result_count = False
+    list_per_page = 100
 
 
 CHART_WIDTH = 360  # px of the lift axis

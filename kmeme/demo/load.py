@@ -19,9 +19,10 @@ from accounts.services import consent_record, user_create
 from campaigns.models import Brand, Campaign, CampaignStatus
 from campaigns.participations import participation_submit
 from campaigns.services import brand_create, campaign_create, campaign_location_add, campaign_transition
-from genealogy.services import snapshot_record
+from genealogy.models import SnapshotSource
+from genealogy.services import snapshot_record, tracking_record
 from kmeme.demo.content import BLEND, FORK, MASTERS, DemoNode
-from remix.forks import fork_publish, node_fork
+from remix.forks import fork_publish, fork_update, node_fork
 from remix.lineage import mutation_create
 from remix.models import BriefSource, NodeStatus, RemixNode, ReviewStatus
 from remix.review import brief_approve, brief_reject, node_publish
@@ -126,6 +127,8 @@ def _fork(
         )
         if spec.status == NodeStatus.PUBLISHED:
             fork_publish(fork=fork, user=creator)
+            # Posted: its snapshots follow the creator's own video, as the API's PATCH posted_url sets it.
+            fork_update(fork=fork, user=creator, posted_url=spec.url)
     return fork
 
 
@@ -139,9 +142,13 @@ def _snapshots(report: SeedReport, node: RemixNode, base_views: int) -> None:
             node=node,
             views=base_views * day,
             likes=base_views * day // 12,
+            comments=base_views * day // 300,
             shares=base_views * day // 40,
             captured_at=now - timedelta(days=3 - day),
+            source=SnapshotSource.DEMO,
         )
+    # The collector's note of its last read, as the admin's performance tracking page shows it.
+    tracking_record(node=node, url=node.posted_url or node.source_url, at=now)
     report.count("performance snapshots", True)
 
 
