@@ -404,6 +404,14 @@ MEDIA_FETCH_TIMEOUT_S = env.float("MEDIA_FETCH_TIMEOUT_S", default=30.0)
 # Fetch links that resolve to private/loopback addresses (off: submitted URLs must be public).
 MEDIA_ALLOW_PRIVATE_HOSTS = env.bool("MEDIA_ALLOW_PRIVATE_HOSTS", default=False)
 ANALYSIS_RATE_LIMITS = env.list("ANALYSIS_RATE_LIMITS", default=["10/m", "100/h"])
+# The performance collector (genealogy.performance): reads of each platform's public counters per minute, counted
+# in Redis across workers ("default" for a platform not listed), and how long one run may wait for a new minute.
+PERFORMANCE_READS_PER_MINUTE = env.dict(
+    "PERFORMANCE_READS_PER_MINUTE",
+    cast={"value": int},
+    default={"youtube": 30, "youtube_shorts": 30, "tiktok": 20, "instagram": 10, "direct": 30, "default": 30},
+)
+PERFORMANCE_RUN_MAX_WAIT_S = env.float("PERFORMANCE_RUN_MAX_WAIT_S", default=40 * 60.0)
 ANALYSIS_DAILY_QUOTA = env.int("ANALYSIS_DAILY_QUOTA", default=50)
 RATELIMIT_USE_CACHE = "default"
 
