@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from genealogy.models import NodePerformanceSnapshot, SnapshotSource
 from genealogy.services import snapshot_record, tracking_record
+from genealogy.strategies import strategy_cache_drop
 from kmeme.media.stats import VideoStats, media_stats_read
 from kmeme.media.types import MediaError
 from kmeme.platforms import platform_from_url
@@ -246,6 +247,8 @@ def performance_collect(
         for start in range(0, len(retry), batch_size):
             waiting += _collect_batch(retry[start : start + batch_size], report)
     report.rate_limited = len(waiting)
+    if report.recorded:
+        strategy_cache_drop()
     logger.info(
         report.summary,
         extra={

@@ -23,6 +23,7 @@ from django.utils.dateparse import parse_datetime
 from accounts.models import User
 from accounts.services import audit_log_record
 from genealogy.models import NodePerformanceSnapshot, NodePerformanceTracking, SnapshotSource
+from genealogy.strategies import strategy_cache_drop
 from kmeme.errors import ApplicationError
 from remix.models import RemixNode
 
@@ -236,6 +237,7 @@ def snapshots_import_csv(*, text: str, actor: User, filename: str = "") -> list[
     if not snapshots:
         raise _csv_invalid([CsvRowError(1, "", "the file has no rows")])
     created = NodePerformanceSnapshot.objects.bulk_create(snapshots)
+    transaction.on_commit(strategy_cache_drop)
     audit_log_record(
         actor=actor,
         action="snapshots.import_csv",

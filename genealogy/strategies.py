@@ -51,11 +51,11 @@ CATEGORY_MIN_EDGES = 30  # a category is fitted on its own edges from this many;
 MIN_TYPE_EDGES = 5  # a type is ranked only when this many edges of its basis carry it
 Z95 = 1.959963984540054
 LAMBDA_GRID = np.logspace(-2, 4, 61)  # prior strengths tried, in pseudo-edges
-LAMBDA_FLOOR = 5.0  # a type's own mean never counts for more than n/(n+5) of its estimate
+LAMBDA_FLOOR = 1.0  # a type's own mean never counts for more than n/(n+1) of its estimate
 CATEGORY_PRIOR_EDGES = 30.0  # a category's cell of n edges weighs n/(n+30) against the all-category estimate
 INTERCEPT_PRIOR = 1e-8  # β0's "penalty": a flat prior in practice, but keeps the system positive definite
 CACHE_KEY = "genealogy:strategies:v1"
-CACHE_TTL_S = 600  # time-based: snapshots arrive from a collector, ten minutes of staleness is harmless
+CACHE_TTL_S = 600  # also dropped when counts arrive (strategy_cache_drop); the TTL covers new edges and publications
 
 TYPES: tuple[str, ...] = tuple(MutationType.values)
 _INDEX = {t: i + 1 for i, t in enumerate(TYPES)}  # column 0 is the intercept
@@ -311,6 +311,12 @@ def strategy_edges() -> list[Edge]:
         Edge(frozenset(types), category, edge_outcome(parent_views=pv, child_views=cv))
         for types, category, pv, cv in rows.iterator(chunk_size=5000)
     ]
+
+
+def strategy_cache_drop() -> None:
+    """Forget the cached report: called when new counts arrive (a collector run that recorded some, a CSV import),
+    so the next read ranks from them rather than waiting out the TTL."""
+    cache.delete(CACHE_KEY)
 
 
 def strategy_report_cached() -> StrategyReport:
