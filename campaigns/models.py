@@ -54,7 +54,14 @@ class Campaign(models.Model):
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     success_views = models.PositiveIntegerField(
-        default=10_000, help_text="Views a verified participation's video needs to be certified K-Success."
+        default=10_000,
+        validators=[MinValueValidator(1)],
+        help_text="Views a verified participation's video needs to be certified K-Success.",
+    )
+    success_grace_days = models.PositiveSmallIntegerField(
+        default=7,
+        validators=[MaxValueValidator(90)],
+        help_text="Days after the window closes during which a video's views still count toward K-Success.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -68,6 +75,18 @@ class Campaign(models.Model):
                 name="campaign_ends_after_start",
                 violation_error_code="campaign_window_invalid",
                 violation_error_message="A campaign must end after it starts.",
+            ),
+            models.CheckConstraint(
+                condition=Q(success_views__gte=1),
+                name="campaign_success_bar_positive",
+                violation_error_code="success_bar_invalid",
+                violation_error_message="The success bar must be at least 1 view.",
+            ),
+            models.CheckConstraint(
+                condition=Q(success_grace_days__lte=90),
+                name="campaign_grace_sane",
+                violation_error_code="grace_invalid",
+                violation_error_message="The grace period is at most 90 days.",
             ),
         ]
 
@@ -99,6 +118,7 @@ class CampaignLocation(gis_models.Model):
 
 
 class ParticipationStatus(models.TextChoices):
+    JOINED = "joined", "Joined, nothing submitted yet"
     SUBMITTED = "submitted", "Submitted"
     VERIFIED = "verified", "Location verified"
     REJECTED = "rejected", "Rejected"
@@ -111,12 +131,14 @@ class VerificationResult(models.TextChoices):
     OUT_OF_RADIUS = "out_of_radius", "Too far from every location"
     OUTSIDE_WINDOW = "outside_window", "Outside the campaign window"
     NO_POSITION = "no_position", "No position given"
+    CAMPAIGN_INACTIVE = "campaign_inactive", "The campaign is not running"
+    NOT_DERIVED = "not_derived", "The fork is not derived from a featured master"
 
 
 class Participation(models.Model):
     campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="participations")
     creator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="participations")
-    video_url = models.URLField(max_length=2048)
+    video_url = models.URLField(max_length=2048, blank=True, help_text="The posted video (the fork's posted URL).")
     fork_node = models.ForeignKey(
         "remix.RemixNode", on_delete=models.SET_NULL, null=True, blank=True, related_name="participations"
     )
@@ -130,18 +152,34 @@ class Participation(models.Model):
         help_text="The nearest location, set by verification.",
     )
     verification_result = models.CharField(
-        max_length=16, choices=VerificationResult.choices, default=VerificationResult.PENDING
+        max_length=24, choices=VerificationResult.choices, default=VerificationResult.PENDING
     )
     distance_m = models.FloatField(null=True, blank=True, help_text="Distance to the nearest location, metres.")
+    verification_reason = models.TextField(blank=True, help_text="Why the check passed or failed, for the creator.")
     status = models.CharField(
         max_length=16, choices=ParticipationStatus.choices, default=ParticipationStatus.SUBMITTED, db_index=True
     )
-    submitted_at = models.DateTimeField(auto_now_add=True)
-    verified_at = models.DateTimeField(null=True, blank=True)
+    joined_at = models.DateTimeField(auto_now_add=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    submissions = models.PositiveSmallIntegerField(default=0, help_text="How many times it was submitted.")
+    verified_at = models.DateTimeField(null=True, blank=True, help_text="When the last check ran.")
+    k_success_at = models.DateTimeField(null=True, blank=True)
+    k_success_views = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The view count that reached the bar (none when certified by hand)."
+    )
+    k_success_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The editor who certified it by hand; empty when the job certified it from view counts.",
+    )
+    decision_reason = models.TextField(blank=True, help_text="An editor's reason (rejection, certification by hand).")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["-submitted_at", "-id"]
+        ordering = ["-joined_at", "-id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["campaign", "creator"],
@@ -149,7 +187,10 @@ class Participation(models.Model):
                 violation_error_message="This creator has already joined this campaign.",
             ),
         ]
-        indexes = [models.Index(fields=["campaign", "status"], name="participation_campaign_status")]
+        indexes = [
+            models.Index(fields=["campaign", "status"], name="participation_campaign_status"),
+            models.Index(fields=["status", "campaign"], name="participation_status_campaign"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.creator} in {self.campaign.title} ({self.get_status_display()})"

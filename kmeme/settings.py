@@ -506,3 +506,11 @@ if SENTRY_DSN:
 
 # --- Local development ---------------------------------------------------------------------------
 DEV_ADMIN_EMAIL = env.str("DEV_ADMIN_EMAIL", default="admin@kmeme.local")
+
+# The current version of each consent's terms: a decision on an older version no longer counts (accounts.Consent).
+CONSENT_TERMS_VERSIONS = {
+    "terms": env.str("CONSENT_TERMS_VERSION", default="2026-01"),
+    "privacy": env.str("CONSENT_PRIVACY_VERSION", default="2026-01"),
+    "marketing": env.str("CONSENT_MARKETING_VERSION", default="2026-01"),
+    "location": env.str("CONSENT_LOCATION_VERSION", default="2026-01"),
+}

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -61,8 +62,8 @@ def _user(report: SeedReport, email: str, role: str, name: str) -> User:
     report.count("users", user is None)
     if user is None:
         user = user_create(email=email, role=role, display_name=name)
-        consent_record(user=user, kind="terms", granted=True, terms_version="2026-01")
-        consent_record(user=user, kind="privacy", granted=True, terms_version="2026-01")
+        for kind in ("terms", "privacy"):
+            consent_record(user=user, kind=kind, granted=True, terms_version=settings.CONSENT_TERMS_VERSIONS[kind])
     return user
 
 
@@ -226,6 +227,9 @@ def demo_load() -> SeedReport:
             latitude=37.5563,
             radius_m=250,
             address="서울 마포구 양화로 (Hongik Univ. station exit 9)",
+        )
+        consent_record(  # the position a video was shot at is sent with the creator's consent
+            user=creator, kind="location", granted=True, terms_version=settings.CONSENT_TERMS_VERSIONS["location"]
         )
         participation_submit(
             campaign=campaign,

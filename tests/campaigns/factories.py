@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import factory
+from django.conf import settings
 from django.utils import timezone
 
-from campaigns.models import Brand, Campaign
-from campaigns.services import brand_create, campaign_create
+from accounts.models import ConsentKind, User
+from accounts.services import consent_record
+from campaigns.models import Brand, Campaign, CampaignStatus
+from campaigns.services import brand_create, campaign_create, campaign_transition
 
 
 class BrandFactory(factory.Factory):
@@ -34,3 +37,18 @@ class CampaignFactory(factory.Factory):
     @classmethod
     def _create(cls, model_class, *args, **kwargs) -> Campaign:
         return campaign_create(**kwargs)
+
+
+def campaign_launched(**kwargs) -> Campaign:
+    """A campaign that is running (launched through the workflow)."""
+    campaign = CampaignFactory(**kwargs)
+    return campaign_transition(campaign=campaign, to=CampaignStatus.ACTIVE, actor=None)
+
+
+def location_consent(user: User, *, granted: bool = True, version: str | None = None) -> None:
+    consent_record(
+        user=user,
+        kind=ConsentKind.LOCATION,
+        granted=granted,
+        terms_version=version or settings.CONSENT_TERMS_VERSIONS[ConsentKind.LOCATION],
+    )

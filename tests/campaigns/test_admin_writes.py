@@ -25,7 +25,7 @@ from campaigns.participations import participation_submit
 from campaigns.services import campaign_location_add, campaign_transition
 from remix.forks import node_fork
 from tests.accounts.factories import UserFactory
-from tests.campaigns.factories import BrandFactory, CampaignFactory
+from tests.campaigns.factories import BrandFactory, CampaignFactory, location_consent
 from tests.kmeme.admin_forms import admin_action, admin_form, form_errors, form_fields, page_messages
 from tests.remix.factories import published_master
 
@@ -239,9 +239,13 @@ def test_an_invalid_move_is_refused_with_a_message_and_changes_nothing(admin_ses
 
 def _participation(campaign: Campaign, *, near: bool) -> Participation:
     longitude, latitude = (127.0561, 37.5449) if near else (127.0276, 37.4979)  # 50 m away, or Gangnam
+    if campaign.status == CampaignStatus.DRAFT:
+        campaign_transition(campaign=campaign, to=CampaignStatus.ACTIVE, actor=None)
+    creator = UserFactory()
+    location_consent(creator)
     return participation_submit(
         campaign=campaign,
-        creator=UserFactory(),
+        creator=creator,
         video_url="https://www.tiktok.com/@c/video/1",
         longitude=longitude,
         latitude=latitude,
