@@ -29,7 +29,7 @@ from campaigns.models import (
 )
 from kmeme.errors import ApplicationError
 from remix.forks import fork_update
-from remix.models import Layer, RemixNode
+from remix.models import Layer, NodeStatus, RemixNode
 
 RESUBMITTABLE = frozenset({ParticipationStatus.JOINED, ParticipationStatus.REJECTED})
 
@@ -117,7 +117,8 @@ def participation_submit(
     """Submit (or, after a rejection, submit again): the fork, its posted video and where it was shot. Joins on the
     way when the creator has not. Refusals are 4xx with nothing written: the campaign not running or outside its
     window (409), a fork that is not the creator's (403 `fork_not_yours`) or not a fork (400 `not_a_fork`), a
-    position without location consent (403 `consent_required`), a participation already verified (409). A
+    position without location consent (403 `consent_required`), a draft fork (409 `fork_not_published`: only
+    published remixes have their views followed), a participation already verified (409). A
     submission that is checked and fails is not a refusal: it is recorded as rejected, with the reason."""
     now = at or timezone.now()
     _campaign_open(campaign, now)
@@ -126,6 +127,12 @@ def participation_submit(
             raise ApplicationError("You can only submit your own fork.", code="fork_not_yours", status_code=403)
         if fork_node.layer != Layer.FORK:
             raise ApplicationError("Submit your fork of a featured master, not a master.", code="not_a_fork")
+        if fork_node.status != NodeStatus.PUBLISHED:
+            raise ApplicationError(
+                "Publish your fork first: its posted video's views are followed only for published remixes.",
+                code="fork_not_published",
+                status_code=409,
+            )
     if longitude is not None and latitude is not None:
         location_consent_check(user=creator)
         position = Point(longitude, latitude, srid=4326)

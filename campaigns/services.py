@@ -17,7 +17,7 @@ from campaigns.models import (
 )
 from kmeme.changes import changes_apply
 from kmeme.errors import ApplicationError
-from remix.models import Layer, RemixNode
+from remix.models import Layer, NodeStatus, RemixNode
 
 
 @transaction.atomic
@@ -148,6 +148,32 @@ CAMPAIGN_EDITABLE_FIELDS = ("title", "description", "starts_at", "ends_at", "suc
 def _require_masters(master_nodes: list[RemixNode]) -> None:
     if any(node.layer != Layer.MASTER for node in master_nodes):
         raise ApplicationError("Campaigns feature master nodes only.", code="campaign_needs_masters")
+    unpublished = [str(node.public_id) for node in master_nodes if node.status != NodeStatus.PUBLISHED]
+    if unpublished:
+        raise ApplicationError(
+            "Campaigns feature published masters only.",
+            code="campaign_needs_masters",
+            details={"unpublished": unpublished},
+        )
+
+
+def _require_launchable(campaign: Campaign) -> None:
+    """A campaign goes live with somewhere to shoot and something to remix."""
+    missing = [
+        what
+        for what, present in (
+            ("locations", campaign.locations.exists()),
+            ("featured_masters", campaign.master_nodes.exists()),
+        )
+        if not present
+    ]
+    if missing:
+        raise ApplicationError(
+            f"A campaign needs {' and '.join(m.replace('_', ' ') for m in missing)} before it can be launched.",
+            code="campaign_incomplete",
+            status_code=409,
+            details={"missing": missing},
+        )
 
 
 @transaction.atomic
@@ -186,6 +212,8 @@ def campaign_transition(*, campaign: Campaign, to: str, actor: User | None, reas
             status_code=409,
             details={"from": before, "to": to, "allowed": sorted(CAMPAIGN_TRANSITIONS.get(before, ()))},
         )
+    if to == CampaignStatus.ACTIVE:
+        _require_launchable(locked)
     locked.status = to
     locked.save(update_fields=["status", "updated_at"])
     audit_log_record(
@@ -226,6 +254,30 @@ def campaign_location_save(
             details={"location": location.pk, "before": before, "after": after},
         )
     return location
+
+
+@transaction.atomic
+def campaign_location_delete(*, location: CampaignLocation, actor: User | None) -> None:
+    """Remove a location no participation was verified at (409 `location_in_use` otherwise: the record of where
+    creators shot stays). A running campaign keeps at least one location (409 `campaign_incomplete`). Audited."""
+    location = CampaignLocation.objects.select_for_update().select_related("campaign").get(pk=location.pk)
+    campaign = location.campaign
+    if location.participations.exists():
+        raise ApplicationError(
+            "Participations were checked against this location; it stays.", code="location_in_use", status_code=409
+        )
+    if campaign.status != CampaignStatus.DRAFT and campaign.locations.count() == 1:
+        raise ApplicationError(
+            "A launched campaign keeps at least one location.", code="campaign_incomplete", status_code=409
+        )
+    facts = _location_facts(location)
+    location.delete()
+    audit_log_record(
+        actor=actor,
+        action="campaign.location_delete",
+        target=campaign,
+        details={"location": facts, "before": facts, "after": None},
+    )
 
 
 def _location_facts(location: CampaignLocation) -> dict[str, Any]:

@@ -192,26 +192,25 @@ def demo_load() -> SeedReport:
     _snapshots(report, masters["glass-skin"], 45_000)
     _snapshots(report, fork, 30_000)
 
-    brand = Brand.objects.filter(name="Hanbit Cosmetics (demo)").first()
+    brand = Brand.objects.filter(name="Seongsu Roasters (demo)").first()
     report.count("brands", brand is None)
     if brand is None:
-        brand = brand_create(name="Hanbit Cosmetics (demo)", owner=brand_user)
+        brand = brand_create(name="Seongsu Roasters (demo)", owner=brand_user)
 
-    campaign = Campaign.objects.filter(brand=brand, title="Glass skin in Seongsu").first()
+    campaign = Campaign.objects.filter(brand=brand, title="Latte art at our Seongsu pop-ups").first()
     report.count("campaigns", campaign is None)
     if campaign is None:
         now = timezone.now()
         campaign = campaign_create(
             brand=brand,
-            title="Glass skin in Seongsu",
-            description="Shoot the glass-skin routine at one of our pop-up stores and tag the brand.",
+            title="Latte art at our Seongsu pop-ups",
+            description="Remix the latte-art transition at one of our pop-up cafés and tag the brand.",
             starts_at=now - timedelta(days=7),
             ends_at=now + timedelta(days=30),
             success_views=50_000,
-            master_nodes=[masters["glass-skin"], masters["latte"]],
+            master_nodes=[masters["latte"]],  # creators remix published masters
             actor=brand_user,
         )
-        campaign_transition(campaign=campaign, to=CampaignStatus.ACTIVE, actor=brand_user, reason="demo data")
         campaign_location_add(
             campaign=campaign,
             name="Seongsu pop-up",
@@ -228,14 +227,15 @@ def demo_load() -> SeedReport:
             radius_m=250,
             address="서울 마포구 양화로 (Hongik Univ. station exit 9)",
         )
+        campaign_transition(campaign=campaign, to=CampaignStatus.ACTIVE, actor=brand_user, reason="demo data")
         consent_record(  # the position a video was shot at is sent with the creator's consent
             user=creator, kind="location", granted=True, terms_version=settings.CONSENT_TERMS_VERSIONS["location"]
         )
         participation_submit(
             campaign=campaign,
             creator=creator,
-            video_url=BLEND.url,
-            fork_node=blend,
+            video_url=fork.posted_url or FORK.url,
+            fork_node=fork,
             longitude=127.0561,
             latitude=37.5449,
         )

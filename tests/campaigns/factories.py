@@ -11,7 +11,8 @@ from django.utils import timezone
 from accounts.models import ConsentKind, User
 from accounts.services import consent_record
 from campaigns.models import Brand, Campaign, CampaignStatus
-from campaigns.services import brand_create, campaign_create, campaign_transition
+from campaigns.services import brand_create, campaign_create, campaign_location_add, campaign_transition
+from tests.remix.factories import published_master
 
 
 class BrandFactory(factory.Factory):
@@ -33,6 +34,7 @@ class CampaignFactory(factory.Factory):
     title = factory.Sequence(lambda n: f"Campaign {n}")
     starts_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=1))
     ends_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=10))
+    master_nodes = factory.LazyFunction(lambda: [published_master("Featured latte art")])
 
     @classmethod
     def _create(cls, model_class, *args, **kwargs) -> Campaign:
@@ -42,6 +44,8 @@ class CampaignFactory(factory.Factory):
 def campaign_launched(**kwargs) -> Campaign:
     """A campaign that is running (launched through the workflow)."""
     campaign = CampaignFactory(**kwargs)
+    if not campaign.locations.exists():
+        campaign_location_add(campaign=campaign, name="Seongsu", longitude=127.0557, latitude=37.5446, radius_m=300)
     return campaign_transition(campaign=campaign, to=CampaignStatus.ACTIVE, actor=None)
 
 
