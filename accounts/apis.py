@@ -10,13 +10,17 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.auth import firebase_token_verify
+from accounts.selectors import consent_states
 from accounts.serializers import (
     AuthSessionSerializer,
+    ConsentDecisionSerializer,
+    ConsentStateSerializer,
     FirebaseLoginSerializer,
     MeSerializer,
     RefreshTokenSerializer,
     TokenPairSerializer,
 )
+from accounts.services import consent_decide
 from accounts.signin import auth_logout, auth_tokens_issue, auth_tokens_refresh, user_from_firebase
 from kmeme.idempotency import IdempotentWritesMixin
 from kmeme.openapi import ERROR_RESPONSES, ErrorSerializer
@@ -38,6 +42,34 @@ class MeApi(APIView):
     @extend_schema(operation_id="me_retrieve", responses={200: MeSerializer, **ERROR_RESPONSES(401, 429)})
     def get(self, request: Request) -> Response:
         return Response(MeSerializer(request.user).data)
+
+
+class MyConsentsApi(IdempotentWritesMixin, APIView):
+    """Your consent decisions: one entry per kind with your latest decision and whether it is in force (granted on
+    the terms version in force now). A new decision is a new record; earlier ones stay as history."""
+
+    @extend_schema(
+        operation_id="me_consents_list", responses={200: ConsentStateSerializer(many=True), **ERROR_RESPONSES(401, 429)}
+    )
+    def get(self, request: Request) -> Response:
+        return Response(ConsentStateSerializer(consent_states(user=request.user), many=True).data)
+
+    @extend_schema(
+        operation_id="me_consents_decide",
+        request=ConsentDecisionSerializer,
+        responses={201: ConsentStateSerializer(many=True), **ERROR_RESPONSES(400, 401, 429)},
+        description=(
+            "Grant or withdraw one kind of consent on the current terms (`current_terms_version` from GET; any "
+            "other version is 400 `terms_outdated`). `location` is what campaign submissions with a position need. "
+            "Answers every kind's state after the decision."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        serializer = ConsentDecisionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        consent_decide(user=request.user, **serializer.validated_data)
+        states = ConsentStateSerializer(consent_states(user=request.user), many=True).data
+        return Response(states, status=status.HTTP_201_CREATED)
 
 
 class FirebaseLoginApi(APIView):

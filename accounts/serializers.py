@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from accounts.models import User
+from accounts.models import ConsentKind, User
 from kmeme.serializers import StrictSerializer
 
 
@@ -29,3 +29,24 @@ class TokenPairSerializer(serializers.Serializer):
 
 class AuthSessionSerializer(TokenPairSerializer):
     user = MeSerializer(help_text="The signed-in user, as `GET /me` returns it.")
+
+
+class ConsentStateSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=ConsentKind.choices, read_only=True)
+    current_terms_version = serializers.CharField(read_only=True, help_text="The terms version in force now.")
+    granted = serializers.BooleanField(
+        read_only=True, allow_null=True, help_text="Your latest decision; null if you were never asked."
+    )
+    terms_version = serializers.CharField(read_only=True, allow_null=True, help_text="The version you decided on.")
+    decided_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    in_force = serializers.BooleanField(
+        read_only=True, help_text="True when you granted it on the current terms: what features that need it check."
+    )
+
+
+class ConsentDecisionSerializer(StrictSerializer):
+    kind = serializers.ChoiceField(choices=ConsentKind.choices)
+    granted = serializers.BooleanField(help_text="true grants, false withdraws.")
+    terms_version = serializers.CharField(
+        max_length=32, help_text="The version of the terms you were shown: it must be the current one."
+    )

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.db import models, transaction
 from django.db.models import Q
@@ -133,6 +134,27 @@ def consent_record(*, user: User, kind: str, granted: bool, terms_version: str) 
     consent = Consent(user=user, kind=ConsentKind(kind), granted=granted, terms_version=terms_version)
     consent.full_clean()
     consent.save()
+    return consent
+
+
+@transaction.atomic
+def consent_decide(*, user: User, kind: str, granted: bool, terms_version: str) -> Consent:
+    """The user's own decision, on the terms in force now (400 `terms_outdated` for any other version: one consents
+    to what one was shown, and only the current terms are shown). A new row each time; audited."""
+    current = settings.CONSENT_TERMS_VERSIONS[kind]
+    if terms_version != current:
+        raise ApplicationError(
+            f"These terms are not in force: the current {kind} terms are version {current}.",
+            code="terms_outdated",
+            details={"kind": kind, "current_terms_version": current},
+        )
+    consent = consent_record(user=user, kind=kind, granted=granted, terms_version=terms_version)
+    audit_log_record(
+        actor=user,
+        action="consent.grant" if granted else "consent.withdraw",
+        target=user,
+        details={"kind": kind, "terms_version": terms_version},
+    )
     return consent
 
 

@@ -1,9 +1,10 @@
 from django.urls import path
 
-from accounts.apis import FirebaseLoginApi, LogoutApi, MeApi, TokenRefreshApi
+from accounts.apis import FirebaseLoginApi, LogoutApi, MeApi, MyConsentsApi, TokenRefreshApi
 
 urlpatterns = [
     path("me", MeApi.as_view(), name="me"),
+    path("me/consents", MyConsentsApi.as_view(), name="my-consents"),
     path("auth/firebase", FirebaseLoginApi.as_view(), name="auth-firebase"),
     path("auth/refresh", TokenRefreshApi.as_view(), name="auth-refresh"),
     path("auth/logout", LogoutApi.as_view(), name="auth-logout"),

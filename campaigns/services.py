@@ -88,6 +88,7 @@ def campaign_create(
     ends_at: datetime,
     description: str = "",
     success_views: int = 10_000,
+    success_grace_days: int = 7,
     master_nodes: list[RemixNode] | None = None,
     actor: User | None = None,
 ) -> Campaign:
@@ -99,6 +100,7 @@ def campaign_create(
         starts_at=starts_at,
         ends_at=ends_at,
         success_views=success_views,
+        success_grace_days=success_grace_days,
     )
     campaign.full_clean()
     campaign.save()
@@ -142,7 +144,7 @@ CAMPAIGN_TRANSITIONS: dict[str, frozenset[str]] = {
     CampaignStatus.PAUSED: frozenset({CampaignStatus.ACTIVE, CampaignStatus.ENDED}),
     CampaignStatus.ENDED: frozenset(),
 }
-CAMPAIGN_EDITABLE_FIELDS = ("title", "description", "starts_at", "ends_at", "success_views")
+CAMPAIGN_EDITABLE_FIELDS = ("title", "description", "starts_at", "ends_at", "success_views", "success_grace_days")
 
 
 def _require_masters(master_nodes: list[RemixNode]) -> None:

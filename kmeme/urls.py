@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("accounts.urls")),
     path("", include("remix.urls")),
     path("", include("genealogy.urls")),
+    path("", include("campaigns.urls")),
 ]
 
 urlpatterns = [

@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 from procrastinate.contrib.django.models import ProcrastinateJob
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from accounts.models import AuditLog, User
+from accounts.models import AuditLog, Consent, User
+from campaigns.models import Campaign, CampaignLocation, Participation
 from remix.models import Mutation, RemixBrief, RemixNode, VideoAnalysis
 
 # Bounded so that the suites together take seconds: each example is a real request on the real stack. The examples
@@ -174,6 +175,10 @@ WRITTEN: tuple[type[Model], ...] = (
     RemixBrief,
     VideoAnalysis,
     ProcrastinateJob,
+    Campaign,
+    CampaignLocation,
+    Participation,
+    Consent,
 )
 
 
@@ -187,6 +192,8 @@ def rows() -> dict[str, Any]:
     counts: dict[str, Any] = {model.__name__: model.objects.count() for model in WRITTEN}
     counts["AuditLog"] = AuditLog.objects.exclude(action__in=REFUSAL_RECORDS).count()
     counts["last node change"] = RemixNode.objects.aggregate(last=Max("updated_at"))["last"]
+    counts["last campaign change"] = Campaign.objects.aggregate(last=Max("updated_at"))["last"]
+    counts["last participation change"] = Participation.objects.aggregate(last=Max("updated_at"))["last"]
     return counts
 
 
