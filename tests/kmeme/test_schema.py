@@ -4,6 +4,11 @@ import pytest
 from django.core.management import call_command
 from drf_spectacular.generators import SchemaGenerator
 
+from accounts.models import Role
+from campaigns.services import brand_create
+from tests.accounts.factories import UserFactory
+from tests.campaigns.factories import CampaignFactory
+
 pytestmark = pytest.mark.django_db
 
 
@@ -68,12 +73,15 @@ def test_page_zero_is_answered_as_the_schema_documents(schema, client):
         if any(p["name"] == "page" for p in operation.get("parameters", []))
     ]
     assert lists
+    member = UserFactory(role=Role.BRAND)  # signed in, and of a brand with a campaign: every list answers
+    campaign = CampaignFactory(brand=brand_create(name="Listed", owner=member))
+    client.force_login(member)
     for path_, operation in lists:
         page = next(p for p in operation["parameters"] if p["name"] == "page")
         assert page["schema"]["minimum"] == 1 and "invalid_page" in page["description"]
         assert "invalid_page" in operation["responses"]["404"]["description"]
 
-        response = client.get(path_, {"page": 0})
+        response = client.get(path_.replace("{campaign_id}", str(campaign.pk)), {"page": 0})
 
         assert response.status_code == 404 and response["Content-Type"] == "application/json"
         assert response.json()["error"]["code"] == "invalid_page"
