@@ -6,8 +6,8 @@ from typing import Any
 from django.contrib.gis.geos import Point
 from django.db import transaction
 
-from accounts.models import User
-from accounts.services import audit_log_record
+from accounts.models import Role, User
+from accounts.services import audit_log_record, user_role_set
 from campaigns.models import (
     Brand,
     BrandMembership,
@@ -50,7 +50,11 @@ def brand_update(*, brand: Brand, name: str, actor: User | None) -> Brand:
 
 @transaction.atomic
 def brand_member_add(*, brand: Brand, user: User, role: str, actor: User | None) -> BrandMembership:
-    """Make `user` a member of `brand` (or change their role there). Audited."""
+    """Make `user` a member of `brand` (or change their role there). A creator becomes a brand account (role
+    `brand`, through the audited role service); editors and admins keep theirs. Audited."""
+    if user.role == Role.CREATOR:
+        user_role_set(user=user, role=Role.BRAND, actor=actor)
+        user.role = Role.BRAND
     membership = BrandMembership.objects.select_for_update().filter(brand=brand, user=user).first()
     before = membership.role if membership else None
     if membership is None:

@@ -382,3 +382,14 @@ def test_a_new_terms_version_needs_consent_again(settings, manager, master):
     settings.CONSENT_TERMS_VERSIONS = {**settings.CONSENT_TERMS_VERSIONS, "location": "2027-01"}
     response = submit(creator, campaign["id"], fork_of(creator, str(master.public_id)), NEAR_SEONGSU)
     assert response.status_code == 403 and response.json()["error"]["details"]["terms_version"] == "2027-01"
+
+
+def test_an_admin_assigning_a_creator_to_a_brand_makes_a_brand_account(master):
+    creator = UserFactory(role=Role.CREATOR)
+    brand = brand_create(name="Mellow Coffee")
+    assert client_for(creator).post("/api/v1/brand/campaigns", draft_body(master), format="json").status_code == 403
+    brand_member_add(brand=brand, user=creator, role="member", actor=UserFactory(role=Role.ADMIN))
+    creator.refresh_from_db()
+    assert creator.role == Role.BRAND
+    assert AuditLog.objects.filter(action="user.role_set", target_id=str(creator.pk)).exists()
+    assert client_for(creator).post("/api/v1/brand/campaigns", draft_body(master), format="json").status_code == 201
