@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "remix",
     "genealogy",
     "campaigns",
+    "privacy",  # data rights: export and anonymization, above every app whose data it reads
 ]
 
 MIDDLEWARE = [

@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("remix.urls")),
     path("", include("genealogy.urls")),
     path("", include("campaigns.urls")),
+    path("", include("privacy.urls")),
 ]
 
 urlpatterns = [
