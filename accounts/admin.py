@@ -111,7 +111,8 @@ class AuditLogAdmin(admin.ModelAdmin):
 
     list_display = ["created_at", "actor", "action", "target_type", "target_id", "target_repr", "ip"]
     list_filter = ["action", "target_type"]
-    list_select_related = ["actor"]
+    list_select_related = ["actor", "personal"]
+    readonly_fields = ["ip", "personal_details"]
     search_fields = ["action", "target_id", "target_repr", "actor__email"]
     date_hierarchy = "created_at"
     show_full_result_count = False

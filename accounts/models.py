@@ -99,7 +99,11 @@ class Consent(models.Model):
 
 
 class AuditLog(models.Model):
-    """Who did what to which object, when. Append-only: the database refuses UPDATE and DELETE."""
+    """Who did what to which object, when. Append-only: the database refuses UPDATE and DELETE.
+
+    It holds no personal data, so it can stay append-only and still let a person be forgotten: actors and targets
+    by id (`target_repr` is never a person's name or email), and whatever personal values a record needs — emails,
+    names, Firebase uids, IP addresses — in its `AuditPersonal` side row, which anonymization deletes."""
 
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -108,8 +112,7 @@ class AuditLog(models.Model):
     target_type = models.CharField(max_length=64, blank=True, help_text="app_label.model of the target")
     target_id = models.CharField(max_length=64, blank=True)
     target_repr = models.CharField(max_length=200, blank=True)
-    details = models.JSONField(default=dict, blank=True)
-    ip = models.GenericIPAddressField(null=True, blank=True)
+    details = models.JSONField(default=dict, blank=True, help_text="Personal values read PERSONAL; see the side row.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
@@ -119,3 +122,40 @@ class AuditLog(models.Model):
     def __str__(self) -> str:
         who = self.actor_id or "system"
         return f"{self.created_at:%Y-%m-%d %H:%M} {who} {self.action} {self.target_type}:{self.target_id}"
+
+    def _personal(self) -> AuditPersonal | None:
+        try:
+            return self.personal
+        except AuditPersonal.DoesNotExist:
+            return None
+
+    @property
+    def ip(self) -> str | None:
+        """The client address the record was made from, while its person has not been forgotten."""
+        personal = self._personal()
+        return personal.ip if personal is not None else None
+
+    @property
+    def personal_details(self) -> dict[str, Any]:
+        personal = self._personal()
+        return personal.details if personal is not None else {}
+
+
+class AuditPersonal(models.Model):
+    """The personal half of an audit record: the values its `details` replaced with PERSONAL, and the client IP.
+    Unlike the log itself it may be deleted — by anonymization, for every record whose subject (the user the
+    record is about, else its actor) is the person forgotten, or whose values mention their email."""
+
+    entry = models.OneToOneField(AuditLog, on_delete=models.PROTECT, primary_key=True, related_name="personal")
+    subject = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = "audit record's personal details"
+        verbose_name_plural = "audit records' personal details"
+
+    def __str__(self) -> str:
+        return f"personal details of audit #{self.entry_id}"

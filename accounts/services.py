@@ -7,7 +7,8 @@ from django.contrib.auth.models import Group, Permission
 from django.db import models, transaction
 from django.db.models import Q
 
-from accounts.models import AuditLog, Consent, ConsentKind, Role, User
+from accounts.audit import audit_repr, personal_split
+from accounts.models import AuditLog, AuditPersonal, Consent, ConsentKind, Role, User
 from kmeme.changes import changes_apply
 from kmeme.errors import ApplicationError
 
@@ -166,17 +167,22 @@ def audit_log_record(
     details: dict[str, Any] | None = None,
     ip: str | None = None,
 ) -> AuditLog:
-    """Append one audit row. Call inside the transaction of the change it records."""
+    """Append one audit row. Call inside the transaction of the change it records. Personal values in `details`
+    (accounts.audit.PERSONAL_KEYS) and the client `ip` go to the row's deletable side row, so the permanent log
+    never holds personal data; the side row's subject is the user the record is about, else its actor."""
+    public, personal = personal_split(details or {})
     entry = AuditLog(
         actor=actor if actor is not None and actor.pk else None,
         action=action,
         target_type=target._meta.label_lower if target is not None else "",
         target_id=str(target.pk) if target is not None else "",
-        target_repr=str(target)[:200] if target is not None else "",
-        details=details or {},
-        ip=ip,
+        target_repr=audit_repr(target) if target is not None else "",
+        details=public,
     )
     entry.full_clean()
     with transaction.atomic():
         entry.save()
+        if personal is not None or ip:
+            subject = target if isinstance(target, User) else entry.actor
+            AuditPersonal.objects.create(entry=entry, subject=subject, ip=ip or None, details=personal or {})
     return entry

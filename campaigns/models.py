@@ -18,6 +18,10 @@ class Brand(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def audit_repr(self) -> str:
+        """How the audit log names it (never a person): accounts.audit.audit_repr."""
+        return self.name
+
 
 class BrandMembership(models.Model):
     class Role(models.TextChoices):
@@ -93,6 +97,10 @@ class Campaign(models.Model):
     def __str__(self) -> str:
         return f"{self.title} ({self.brand})"
 
+    def audit_repr(self) -> str:
+        """How the audit log names it (never a person): accounts.audit.audit_repr."""
+        return self.title
+
 
 class CampaignLocation(gis_models.Model):
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="locations")
@@ -115,6 +123,10 @@ class CampaignLocation(gis_models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.radius_m} m)"
+
+    def audit_repr(self) -> str:
+        """How the audit log names it (never a person): accounts.audit.audit_repr."""
+        return self.name
 
 
 class ParticipationStatus(models.TextChoices):

@@ -134,6 +134,10 @@ class RemixNode(models.Model):
     def __str__(self) -> str:
         return f"{self.title} ({self.get_layer_display()}, {self.get_status_display()})"
 
+    def audit_repr(self) -> str:
+        """How the audit log names it (never a person): accounts.audit.audit_repr."""
+        return self.title
+
 
 class AnalysisProvider(models.TextChoices):
     GEMINI = "gemini", "Google Gemini"

@@ -118,16 +118,15 @@ def test_failed_sign_ins_and_the_lockout_are_audited_once_each(client, editor):
     failures = AuditLog.objects.filter(action="auth.admin_login_failed").order_by("id")
     assert [row.details["failures"] for row in failures] == [1, 2, 3, 4, 5]
     assert {(row.target_id, row.ip, row.actor_id) for row in failures} == {(str(editor.pk), "127.0.0.1", None)}
-    assert all(row.details["username"] == "editor@kmeme.local" for row in failures)
+    # The address typed is personal: kept beside the permanent record, where forgetting the person deletes it.
+    assert all(row.details["username"] == "PERSONAL" for row in failures)
+    assert all(row.personal_details["username"] == "editor@kmeme.local" for row in failures)
     assert "wrong guess" not in str([row.details for row in failures])  # never the password typed
     locked = AuditLog.objects.get(action="auth.admin_locked_out")
     assert locked.target_id == str(editor.pk)
-    assert locked.details == {
-        "username": "editor@kmeme.local",
-        "failures": 5,
-        "ip": "127.0.0.1",
-        "locked_minutes": 15,
-    }
+    assert locked.details == {"username": "PERSONAL", "failures": 5, "ip": "PERSONAL", "locked_minutes": 15}
+    assert locked.personal_details == {"username": "editor@kmeme.local", "ip": "127.0.0.1"}
+    assert locked.ip == "127.0.0.1" and locked.personal.subject == editor
 
 
 def test_an_admin_unlocks_the_account_from_the_user_list_and_the_login_works(client, editor, admin_session, site_admin):

@@ -78,7 +78,8 @@ def test_posting_superuser_staff_groups_or_permissions_directly_changes_nothing(
     assert _access(creator) == (False, False, [])
     assert not fresh.user_permissions.exists()
     [entry] = _audit("user.update", creator)
-    assert entry.details == {"changes": {"display_name": {"before": "", "after": "Minji"}}}
+    assert entry.details == {"changes": {"display_name": "PERSONAL"}}  # what changed, kept; the name, forgettable
+    assert entry.personal_details == {"changes": {"display_name": {"before": "", "after": "Minji"}}}
     assert not _audit("user.role_set", creator)
 
 

@@ -90,7 +90,8 @@ def test_a_staff_account_is_never_linked_whatever_the_case(api_client, firebase_
     refused = AuditLog.objects.get(action="auth.firebase_link_refused")
     assert refused.actor is None
     assert (refused.target_type, refused.target_id) == ("accounts.user", str(staff_editor.pk))
-    assert refused.details == {"reason": "staff_account", "firebase_uid": "uid-attacker", "provider": "google.com"}
+    assert refused.details == {"reason": "staff_account", "firebase_uid": "PERSONAL", "provider": "google.com"}
+    assert refused.personal_details == {"firebase_uid": "uid-attacker"}
     assert refused.ip == "127.0.0.1"
 
 
