@@ -53,6 +53,15 @@ def personal_split(details: Any) -> tuple[Any, Any]:
     return details, None
 
 
+def personal_all(details: Any) -> Any:
+    """Every leaf value replaced by PERSONAL, keys kept: for details that are a person's own writing."""
+    if isinstance(details, dict):
+        return {key: personal_all(value) for key, value in details.items()}
+    if isinstance(details, list):
+        return [personal_all(item) for item in details]
+    return PERSONAL if details not in (None, "", [], {}) else details
+
+
 def audit_repr(target: models.Model) -> str:
     """How the log names a target: the model's own `audit_repr()` when it has one that names no person (a remix's
     title, a campaign's title), else "<model> #<id>"."""

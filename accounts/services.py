@@ -7,7 +7,7 @@ from django.contrib.auth.models import Group, Permission
 from django.db import models, transaction
 from django.db.models import Q
 
-from accounts.audit import audit_repr, personal_split
+from accounts.audit import audit_repr, personal_all, personal_split
 from accounts.models import AuditLog, AuditPersonal, Consent, ConsentKind, Role, User
 from kmeme.changes import changes_apply
 from kmeme.errors import ApplicationError
@@ -166,11 +166,17 @@ def audit_log_record(
     target: models.Model | None = None,
     details: dict[str, Any] | None = None,
     ip: str | None = None,
+    authored_by: User | None = None,
 ) -> AuditLog:
     """Append one audit row. Call inside the transaction of the change it records. Personal values in `details`
     (accounts.audit.PERSONAL_KEYS) and the client `ip` go to the row's deletable side row, so the permanent log
-    never holds personal data; the side row's subject is the user the record is about, else its actor."""
-    public, personal = personal_split(details or {})
+    never holds personal data; the side row's subject is the user the record is about, else its actor.
+    `authored_by`: the details are that user's own writing (a fork's title, its free-form profile): all of their
+    values go to the side row, with that user as its subject."""
+    if authored_by is not None and details:
+        public, personal = personal_all(details), details
+    else:
+        public, personal = personal_split(details or {})
     entry = AuditLog(
         actor=actor if actor is not None and actor.pk else None,
         action=action,
@@ -183,6 +189,6 @@ def audit_log_record(
     with transaction.atomic():
         entry.save()
         if personal is not None or ip:
-            subject = target if isinstance(target, User) else entry.actor
+            subject = authored_by or (target if isinstance(target, User) else entry.actor)
             AuditPersonal.objects.create(entry=entry, subject=subject, ip=ip or None, details=personal or {})
     return entry

@@ -1,9 +1,9 @@
 from django.urls import path
 
-from accounts.apis import FirebaseLoginApi, LogoutApi, MeApi, MyConsentsApi, TokenRefreshApi
+from accounts.apis import FirebaseLoginApi, LogoutApi, MyConsentsApi, TokenRefreshApi
 
 urlpatterns = [
-    path("me", MeApi.as_view(), name="me"),
+    # GET/DELETE /me is privacy.apis.AccountApi (deleting an account reads every app); it extends MeApi.
     path("me/consents", MyConsentsApi.as_view(), name="my-consents"),
     path("auth/firebase", FirebaseLoginApi.as_view(), name="auth-firebase"),
     path("auth/refresh", TokenRefreshApi.as_view(), name="auth-refresh"),

@@ -1,5 +1,7 @@
 from django.urls import path
 
-urlpatterns: list = [
-    # Filled by the export and anonymization endpoints.
+from privacy.apis import AccountApi
+
+urlpatterns = [
+    path("me", AccountApi.as_view(), name="me"),
 ]

@@ -120,5 +120,5 @@ def fork_delete(*, fork: RemixNode, user: User) -> None:
             "This fork is part of a campaign entry; it cannot be deleted.", code="fork_in_campaign", status_code=409
         )
     node_cache_invalidate(node=fork, publication_changed=fork.status == NodeStatus.PUBLISHED)
-    audit_log_record(actor=user, action="node.delete", target=fork, details={"title": fork.title})
+    audit_log_record(actor=user, action="node.delete", target=fork, details={"title": fork.title}, authored_by=user)
     fork.delete()

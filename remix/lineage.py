@@ -14,7 +14,7 @@ from accounts.models import User
 from accounts.services import audit_log_record
 from kmeme.errors import ApplicationError
 from kmeme.json_limits import json_bounds_check
-from remix.models import Mutation, MutationType, RemixNode
+from remix.models import Layer, Mutation, MutationType, RemixNode
 
 # One lock for all lineage writes: two concurrent edges (a→b, b→a) must not both pass the cycle check.
 _LINEAGE_LOCK_KEY = 0x6B6D656D65  # "kmeme"
@@ -122,7 +122,12 @@ def mutation_update(
     edge.save(update_fields=["mutation_types", "profile"])
     after = {"mutation_types": edge.mutation_types, "profile": edge.profile}
     if after != before:
+        child = edge.child
         audit_log_record(
-            actor=actor, action="mutation.update", target=edge.child, details={"before": before, "after": after}
+            actor=actor,
+            action="mutation.update",
+            target=child,
+            details={"before": before, "after": after},
+            authored_by=child.owner if child.layer == Layer.FORK else None,  # a fork's profile is its creator's
         )
     return edge

@@ -135,8 +135,9 @@ class RemixNode(models.Model):
         return f"{self.title} ({self.get_layer_display()}, {self.get_status_display()})"
 
     def audit_repr(self) -> str:
-        """How the audit log names it (never a person): accounts.audit.audit_repr."""
-        return self.title
+        """How the audit log names it (never a person): a master by its title; a fork by its id, since its title
+        is its creator's own writing (accounts.audit.audit_repr)."""
+        return self.title if self.layer == Layer.MASTER else f"fork #{self.pk}"
 
 
 class AnalysisProvider(models.TextChoices):

@@ -253,7 +253,8 @@ def node_change(*, node: RemixNode, actor: User | None, changes: dict[str, Any],
     node.platform = platform_from_url(node.source_url)
     node.full_clean()
     node.save(update_fields=[*diff, "platform", "updated_at"])
-    audit_log_record(actor=actor, action=action, target=node, details={"changes": diff})
+    author = node.owner if node.layer == Layer.FORK else None  # a fork's title and links are its creator's writing
+    audit_log_record(actor=actor, action=action, target=node, details={"changes": diff}, authored_by=author)
     node_cache_invalidate(node=node)
     if node.status == NodeStatus.PUBLISHED:
         node_embedding_schedule(node=node)

@@ -44,7 +44,8 @@ def test_the_creator_sets_the_posted_url_and_snapshots_follow_it(creator, fork):
     fork.refresh_from_db()
     assert fork.posted_url == POSTED
     entry = AuditLog.objects.get(action="node.update", target_id=str(fork.pk))
-    assert entry.actor == creator and entry.details["changes"]["posted_url"] == {"before": "", "after": POSTED}
+    assert entry.actor == creator and entry.details["changes"]["posted_url"] == {"before": "", "after": "PERSONAL"}
+    assert entry.personal_details["changes"]["posted_url"] == {"before": "", "after": POSTED}  # forgettable
     assert nodes_due_for_snapshot().filter(pk=fork.pk).exists()
     # An empty string takes it back.
     cleared = _client(creator).patch(f"/api/v1/nodes/{fork.public_id}", {"posted_url": ""}, format="json")
