@@ -460,7 +460,10 @@ LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "kmeme.logging.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "kmeme.logging.RequestIdFilter"},
+        "personal_data": {"()": "kmeme.logging.PersonalDataFilter"},  # emails and phone numbers never logged
+    },
     "formatters": {
         "json": {"()": "kmeme.logging.JsonFormatter"},
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
@@ -469,7 +472,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": env.str("LOG_FORMAT", default="plain" if DEBUG else "json"),
-            "filters": ["request_id"],
+            "filters": ["request_id", "personal_data"],
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
@@ -497,11 +500,15 @@ if SENTRY_DSN:
     import sentry_sdk
     from sentry_sdk.integrations.django import DjangoIntegration
 
+    from kmeme.logging import personal_data_redact, sentry_before_send
+
     sentry_sdk.init(
         dsn=SENTRY_DSN,
         integrations=[DjangoIntegration()],
         traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.1),
-        send_default_pii=False,
+        # Users, cookies and IPs stay out: the SDK sends no PII by default (its send_default_pii is off).
+        before_send=sentry_before_send,  # emails and phone numbers redacted from every event
+        before_breadcrumb=lambda crumb, hint: personal_data_redact(crumb),
         environment=env.str("SENTRY_ENVIRONMENT", default="development" if DEBUG else "production"),
     )
 
