@@ -506,7 +506,7 @@ if SENTRY_DSN:
         dsn=SENTRY_DSN,
         integrations=[DjangoIntegration()],
         traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.1),
-        # Users, cookies and IPs stay out: the SDK sends no PII by default (its send_default_pii is off).
+        send_default_pii=False,  # users, cookies and IPs stay out
         before_send=sentry_before_send,  # emails and phone numbers redacted from every event
         before_breadcrumb=lambda crumb, hint: personal_data_redact(crumb),
         environment=env.str("SENTRY_ENVIRONMENT", default="development" if DEBUG else "production"),

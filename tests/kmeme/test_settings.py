@@ -62,11 +62,12 @@ def test_development_defaults_need_no_environment_at_all():
 def test_sentry_is_on_with_a_dsn_sampling_ten_percent_without_personal_data():
     probe = (
         "import sentry_sdk; c = sentry_sdk.get_client();"
-        "print(c.is_active(), c.options['traces_sample_rate'], c.options['send_default_pii'])"
+        "print(c.is_active(), c.options['traces_sample_rate'], c.options['send_default_pii'], "
+        "c.options['before_send'].__name__)"
     )
     result = _manage("shell", "-c", probe, env={"SENTRY_DSN": "http://public@127.0.0.1:9/1"})
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split()[-3:] == ["True", "0.1", "False"]
+    assert result.stdout.split()[-4:] == ["True", "0.1", "False", "sentry_before_send"]
 
 
 def test_sentry_is_off_without_a_dsn():
