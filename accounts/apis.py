@@ -97,7 +97,9 @@ class FirebaseLoginApi(APIView):
             "accounts are never linked. "
             "Errors: 401 `invalid_firebase_token` (details.reason `expired` or `invalid`: get a fresh ID token); "
             "400 `firebase_email_missing`, `firebase_email_invalid` (not a plain ASCII address); 403 "
-            "`email_not_verified`, `account_disabled`; 409 `email_in_use` (the email belongs to an account that "
+            "`email_not_verified`, `account_disabled`; 400 `consent_required` (a sign-up without consent to the terms "
+            "and privacy policy in force, once the server requires it), `terms_outdated`; "
+            "409 `email_in_use` (the email belongs to an account that "
             "cannot be signed in to with this Firebase account); 429 `throttled` (the limits below)."
         ),
     )
@@ -105,7 +107,8 @@ class FirebaseLoginApi(APIView):
         serializer = FirebaseLoginSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         claims = firebase_token_verify(id_token=serializer.validated_data["id_token"])
-        user = user_from_firebase(claims=claims, ip=_client_ip(request))
+        consents = serializer.validated_data["consents"]
+        user = user_from_firebase(claims=claims, ip=_client_ip(request), consents=consents)
         refresh = auth_tokens_issue(user=user)
         body = {"access": str(refresh.access_token), "refresh": str(refresh), "user": user}
         return Response(AuthSessionSerializer(body).data)

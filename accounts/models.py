@@ -77,6 +77,7 @@ class ConsentKind(models.TextChoices):
     TERMS = "terms", "Terms of service"
     PRIVACY = "privacy", "Privacy policy"
     MARKETING = "marketing", "Marketing messages"
+    THIRD_PARTY = "third_party", "Sharing with partner brands"
     LOCATION = "location", "Location for campaigns"
 
 

@@ -11,9 +11,34 @@ class MeSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class ConsentDecisionSerializer(StrictSerializer):
+    kind = serializers.ChoiceField(choices=ConsentKind.choices)
+    granted = serializers.BooleanField(help_text="true grants, false withdraws.")
+    terms_version = serializers.CharField(
+        max_length=32, help_text="The version of the terms you were shown: it must be the current one."
+    )
+
+
 class FirebaseLoginSerializer(StrictSerializer):
     # Firebase ID tokens are about 1 kB; the cap keeps a huge body from reaching the JWT decoder.
     id_token = serializers.CharField(max_length=8192, help_text="The ID token from Firebase `user.getIdToken()`.")
+    consents = ConsentDecisionSerializer(
+        many=True,
+        required=False,
+        default=list,
+        max_length=len(ConsentKind),
+        help_text=(
+            "The consents the user gave on the sign-up screen, recorded with the account (a decision equal to the "
+            "user's current one is not recorded again). Once the server sets TERMS_VERSION, a first sign-in needs "
+            "`terms` and `privacy` granted on the current versions (400 `consent_required` otherwise)."
+        ),
+    )
+
+    def validate_consents(self, value: list[dict]) -> list[dict]:
+        kinds = [c["kind"] for c in value]
+        if len(set(kinds)) != len(kinds):
+            raise serializers.ValidationError("One decision per kind.")
+        return value
 
 
 class RefreshTokenSerializer(StrictSerializer):
@@ -41,12 +66,4 @@ class ConsentStateSerializer(serializers.Serializer):
     decided_at = serializers.DateTimeField(read_only=True, allow_null=True)
     in_force = serializers.BooleanField(
         read_only=True, help_text="True when you granted it on the current terms: what features that need it check."
-    )
-
-
-class ConsentDecisionSerializer(StrictSerializer):
-    kind = serializers.ChoiceField(choices=ConsentKind.choices)
-    granted = serializers.BooleanField(help_text="true grants, false withdraws.")
-    terms_version = serializers.CharField(
-        max_length=32, help_text="The version of the terms you were shown: it must be the current one."
     )

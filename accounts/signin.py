@@ -3,9 +3,10 @@ logout. Every step audited."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -15,8 +16,9 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts.models import AuditLog, Role, User
-from accounts.services import audit_log_record, user_create
+from accounts.models import AuditLog, ConsentKind, Role, User
+from accounts.selectors import consent_current
+from accounts.services import audit_log_record, consent_decide, user_create
 from kmeme.errors import ApplicationError
 
 # --- Sign-in: Firebase ID token -> our user -> our JWT pair ----------------------------------------------------
@@ -97,11 +99,13 @@ def _link_refusal(user: User) -> str | None:
     return None
 
 
-def _user_from_firebase_once(*, uid: str, claims: Mapping[str, Any], ip: str | None) -> User:
+def _user_from_firebase_once(
+    *, uid: str, claims: Mapping[str, Any], ip: str | None, consents: Sequence[Mapping[str, Any]] = ()
+) -> User:
     provider = _firebase_sign_in_provider(claims)
     try:
         with transaction.atomic():
-            return _user_from_firebase_locked(uid=uid, claims=claims, ip=ip, provider=provider)
+            return _user_from_firebase_locked(uid=uid, claims=claims, ip=ip, provider=provider, consents=consents)
     except _LinkRefused as refused:
         # The transaction is rolled back; only the refused attempt is recorded.
         audit_log_record(
@@ -114,7 +118,9 @@ def _user_from_firebase_once(*, uid: str, claims: Mapping[str, Any], ip: str | N
         raise _email_in_use() from None
 
 
-def _user_from_firebase_locked(*, uid: str, claims: Mapping[str, Any], ip: str | None, provider: str) -> User:
+def _user_from_firebase_locked(
+    *, uid: str, claims: Mapping[str, Any], ip: str | None, provider: str, consents: Sequence[Mapping[str, Any]]
+) -> User:
     created = linked = False
     user = User.objects.filter(firebase_uid=uid).first()
     if user is None:
@@ -143,6 +149,7 @@ def _user_from_firebase_locked(*, uid: str, claims: Mapping[str, Any], ip: str |
             user.save(update_fields=["firebase_uid"])
             linked = True
         else:
+            signup_consents_check(consents)
             name = claims.get("name")
             user = user_create(
                 email=email,
@@ -166,10 +173,45 @@ def _user_from_firebase_locked(*, uid: str, claims: Mapping[str, Any], ip: str |
         details={"provider": provider, "created": created, "linked": linked},
         ip=ip,
     )
+    for decision in consents:
+        current = consent_current(user=user, kind=decision["kind"])
+        if current is None or (current.granted, current.terms_version) != (
+            decision["granted"],
+            decision["terms_version"],
+        ):
+            consent_decide(user=user, **decision)
     return user
 
 
-def user_from_firebase(*, claims: Mapping[str, Any], ip: str | None = None) -> User:
+def signup_consents_check(consents: Sequence[Mapping[str, Any]]) -> None:
+    """Before an account is created: every decision sent is on the terms in force (400 `terms_outdated`), and,
+    once TERMS_VERSION is set, terms and privacy are among the grants (400 `consent_required`)."""
+    for decision in consents:
+        current = settings.CONSENT_TERMS_VERSIONS[decision["kind"]]
+        if decision["terms_version"] != current:
+            raise ApplicationError(
+                f"These terms are not in force: the current {decision['kind']} terms are version {current}.",
+                code="terms_outdated",
+                details={"kind": decision["kind"], "current_terms_version": current},
+            )
+    if not settings.SIGNUP_CONSENT_REQUIRED:
+        return
+    granted = {d["kind"] for d in consents if d["granted"]}
+    missing = [kind for kind in (ConsentKind.TERMS, ConsentKind.PRIVACY) if kind not in granted]
+    if missing:
+        raise ApplicationError(
+            "Signing up needs your consent to the terms of service and the privacy policy.",
+            code="consent_required",
+            details={
+                "missing": missing,
+                "terms_versions": {kind: settings.CONSENT_TERMS_VERSIONS[kind] for kind in missing},
+            },
+        )
+
+
+def user_from_firebase(
+    *, claims: Mapping[str, Any], ip: str | None = None, consents: Sequence[Mapping[str, Any]] = ()
+) -> User:
     """The user a Firebase ID token names: found by Firebase uid, else linked by email, else created as a creator.
     Audited.
 
@@ -195,11 +237,11 @@ def user_from_firebase(*, claims: Mapping[str, Any], ip: str | None = None) -> U
             status_code=status.HTTP_401_UNAUTHORIZED,
         )
     try:
-        return _user_from_firebase_once(uid=uid, claims=claims, ip=ip)
+        return _user_from_firebase_once(uid=uid, claims=claims, ip=ip, consents=consents)
     except (IntegrityError, ValidationError):
         # A concurrent first sign-in of the same person won the race for the uid or email; its row is committed
         # now, so a second pass finds it. A genuinely invalid row fails the same way again and is reported.
-        return _user_from_firebase_once(uid=uid, claims=claims, ip=ip)
+        return _user_from_firebase_once(uid=uid, claims=claims, ip=ip, consents=consents)
 
 
 def auth_tokens_issue(*, user: User) -> RefreshToken:

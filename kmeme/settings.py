@@ -516,9 +516,14 @@ if SENTRY_DSN:
 DEV_ADMIN_EMAIL = env.str("DEV_ADMIN_EMAIL", default="admin@kmeme.local")
 
 # The current version of each consent's terms: a decision on an older version no longer counts (accounts.Consent).
+# TERMS_VERSION, once set, is the terms of service in force, and a first sign-in (sign-up) must come with consent to
+# it and to the privacy policy (POST /auth/firebase's `consents`).
+TERMS_VERSION = env.str("TERMS_VERSION", default="")
+SIGNUP_CONSENT_REQUIRED = bool(TERMS_VERSION)
 CONSENT_TERMS_VERSIONS = {
-    "terms": env.str("CONSENT_TERMS_VERSION", default="2026-01"),
+    "terms": TERMS_VERSION or env.str("CONSENT_TERMS_VERSION", default="2026-01"),
     "privacy": env.str("CONSENT_PRIVACY_VERSION", default="2026-01"),
     "marketing": env.str("CONSENT_MARKETING_VERSION", default="2026-01"),
+    "third_party": env.str("CONSENT_THIRD_PARTY_VERSION", default="2026-01"),
     "location": env.str("CONSENT_LOCATION_VERSION", default="2026-01"),
 }

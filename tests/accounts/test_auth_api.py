@@ -19,7 +19,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from accounts.auth import firebase_app
-from accounts.models import AuditLog, Role, User
+from accounts.models import AuditLog, Consent, Role, User
 from accounts.services import user_create
 from accounts.signin import auth_tokens_issue, auth_tokens_refresh
 from kmeme.errors import ApplicationError
@@ -493,3 +493,49 @@ def test_the_emulator_variable_must_agree_with_the_setting(monkeypatch, settings
     settings.FIREBASE_AUTH_EMULATOR_HOST = ""
     with pytest.raises(ImproperlyConfigured, match="FIREBASE_AUTH_EMULATOR_HOST"):
         firebase_app()
+
+
+# --- Consents at sign-up -----------------------------------------------------------------------------------------
+
+
+def _consents(*kinds: str, version: str = "2026-01") -> list[dict[str, Any]]:
+    return [{"kind": kind, "granted": True, "terms_version": version} for kind in kinds]
+
+
+def test_sign_up_records_the_consents_sent_once(api_client, firebase_emulator):
+    token = id_token(uid="uid-consent", email="consent@example.com")
+    body = {"id_token": token, "consents": _consents("terms", "privacy", "marketing")}
+    first = api_client.post(FIREBASE, body, format="json")
+    assert first.status_code == 200, first.content
+    user = User.objects.get(email="consent@example.com")
+    assert sorted(Consent.objects.filter(user=user).values_list("kind", flat=True)) == ["marketing", "privacy", "terms"]
+    again = api_client.post(FIREBASE, {"id_token": token, "consents": _consents("terms", "privacy")}, format="json")
+    assert again.status_code == 200 and Consent.objects.filter(user=user).count() == 3  # unchanged: not repeated
+
+
+def test_once_terms_are_set_sign_up_needs_terms_and_privacy(api_client, firebase_emulator, settings):
+    settings.TERMS_VERSION = "2026-07"
+    settings.SIGNUP_CONSENT_REQUIRED = True
+    settings.CONSENT_TERMS_VERSIONS = {**settings.CONSENT_TERMS_VERSIONS, "terms": "2026-07"}
+    token = id_token(uid="uid-strict", email="strict@example.com")
+    bare = sign_in(api_client, token)
+    assert bare.status_code == 400 and bare.json()["error"]["code"] == "consent_required"
+    assert bare.json()["error"]["details"]["missing"] == ["terms", "privacy"]
+    old = api_client.post(
+        FIREBASE, {"id_token": token, "consents": _consents("terms", "privacy", version="2026-01")}, format="json"
+    )
+    assert old.status_code == 400 and old.json()["error"]["code"] == "terms_outdated"
+    assert not User.objects.filter(email="strict@example.com").exists() and not Consent.objects.exists()
+    body = {
+        "id_token": token,
+        "consents": [*_consents("terms", version="2026-07"), *_consents("privacy")],
+    }
+    assert api_client.post(FIREBASE, body, format="json").status_code == 200
+    assert Consent.objects.filter(user__email="strict@example.com", granted=True).count() == 2
+
+
+def test_existing_users_sign_in_without_consents_even_when_required(api_client, firebase_emulator, settings):
+    token = id_token(uid="uid-old", email="old@example.com")
+    assert sign_in(api_client, token).status_code == 200
+    settings.SIGNUP_CONSENT_REQUIRED = True
+    assert sign_in(api_client, token).status_code == 200

@@ -355,7 +355,7 @@ def test_consents_are_versioned_and_withdrawal_stops_submissions(manager, master
     creator = UserFactory(role=Role.CREATOR)
     me = client_for(creator)
     states = me.get("/api/v1/me/consents").json()
-    assert {s["kind"] for s in states} == {"terms", "privacy", "marketing", "location"}
+    assert {s["kind"] for s in states} == {"terms", "privacy", "marketing", "third_party", "location"}
     assert all(s["granted"] is None and s["in_force"] is False for s in states)
     outdated = me.post(
         "/api/v1/me/consents", {"kind": "location", "granted": True, "terms_version": "2020-01"}, format="json"
