@@ -11,7 +11,7 @@ from django.utils.translation import ngettext
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.lockout import sign_in_unlock
-from accounts.models import AuditLog, Consent, User
+from accounts.models import AuditLog, AuditPersonal, Consent, User
 from accounts.services import USER_EDITABLE_FIELDS, audit_log_record, user_create, user_update
 from accounts.two_factor import otp_device_delete, otp_device_require
 from kmeme.admin_services import ReadOnlyAdmin, ServiceAdmin, ServiceModelForm
@@ -102,6 +102,29 @@ class ConsentAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Consent | None = None) -> bool:
+        return False
+
+
+@admin.register(AuditPersonal)
+class AuditPersonalAdmin(admin.ModelAdmin):
+    """The personal half of audit records (emails, names, uids, IPs): admins only, read-only; anonymization deletes
+    a forgotten person's rows, nothing else does."""
+
+    list_display = ["entry", "subject", "ip"]
+    list_select_related = ["entry", "subject"]
+    search_fields = ["entry__id", "subject__id"]
+    show_full_result_count = False
+
+    def has_view_permission(self, request: HttpRequest, obj: AuditPersonal | None = None) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: AuditPersonal | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: AuditPersonal | None = None) -> bool:
         return False
 
 

@@ -97,6 +97,12 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     response = _error_response(exc, context)
     if response is not None:
         _render_as_json(context)
+        error = response.data.get("error", {}) if isinstance(response.data, dict) else {}
+        logger.log(
+            logging.WARNING if response.status_code >= 500 else logging.INFO,
+            "error",
+            extra={"event": "error", "code": error.get("code"), "status": response.status_code},
+        )
     return response
 
 

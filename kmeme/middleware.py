@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import wraps
 
@@ -18,6 +21,54 @@ _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 def current_request_id() -> str | None:
     return _request_id.get()
+
+
+@contextmanager
+def request_id_bound(request_id: str | None) -> Iterator[str]:
+    """Run a block (a job) under a request id: the one of the request that queued it, else a fresh one, so its
+    log lines can be followed back to the request."""
+    bound = request_id if request_id and _SAFE_ID.match(request_id) else f"job-{uuid.uuid4().hex[:16]}"
+    token = _request_id.set(bound)
+    try:
+        yield bound
+    finally:
+        _request_id.reset(token)
+
+
+api_log = logging.getLogger("kmeme.api")
+
+
+class ApiRequestLogMiddleware:
+    """One `api_request` line per API request: method, route (the URL pattern, never the ids in the path), status,
+    duration and the user's id (never an email). Placed right under RequestIdMiddleware, so it sees the final status
+    (503s from the availability middleware included) and its line carries the request id."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not request.path.startswith("/api/"):
+            return self.get_response(request)
+        started = time.perf_counter()
+        response = self.get_response(request)
+        match = getattr(request, "resolver_match", None)
+        try:  # the session's user may need the database, which may be the very thing that is down
+            user = getattr(request, "user", None)
+            user_id = user.pk if user is not None and user.is_authenticated else None
+        except Exception:
+            user_id = None
+        api_log.info(
+            "api_request",
+            extra={
+                "event": "api_request",
+                "method": request.method,
+                "route": f"/{match.route}" if match is not None and match.route else "-",
+                "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                "user_id": user_id,
+            },
+        )
+        return response
 
 
 class RequestIdMiddleware:

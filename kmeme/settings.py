@@ -80,6 +80,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "kmeme.middleware.RequestIdMiddleware",
+    "kmeme.middleware.ApiRequestLogMiddleware",  # one `api_request` line per API request, with the final status
     # PostgreSQL or Redis unreachable: the 500 of any middleware or view below becomes a 503 with Retry-After.
     "kmeme.availability.ServiceUnavailableMiddleware",
     "kmeme.middleware.ApiCacheControlMiddleware",  # outside the rest: it sees the final response

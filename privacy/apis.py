@@ -6,12 +6,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.apis import MeApi
+from kmeme.idempotency import IdempotentWritesMixin
 from kmeme.openapi import ERROR_RESPONSES
 from privacy.anonymize import user_anonymize
 from privacy.serializers import CONFIRMATION, AccountDeleteSerializer
 
 
-class AccountApi(MeApi):
+class AccountApi(IdempotentWritesMixin, MeApi):
     """Your own account: read it, or delete it (the right to be forgotten)."""
 
     @extend_schema(

@@ -8,6 +8,7 @@ the node. Writes call `node_cache_invalidate` from their service, so no path for
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +16,8 @@ from django.core.cache import cache
 from django.db import transaction
 
 from remix.models import RemixNode
+
+logger = logging.getLogger("kmeme.cache")
 
 RECIPE_TTL_S = 3600
 SIMILAR_TTL_S = 3600
@@ -29,10 +32,16 @@ def similar_key(public_id: object, k: int) -> str:
 
 
 def cached(key: str, ttl: int, build: Callable[[], Any]) -> Any:
+    """The value under `key`, built and kept for `ttl` seconds on a miss. Logs `cache_hit` / `cache_miss` with the
+    cache's name (the key's prefix: recipe, similar)."""
     value = cache.get(key)
+    name = key.split(":", 1)[0]
     if value is None:
+        logger.info("cache_miss", extra={"event": "cache_miss", "cache": name})
         value = build()
         cache.set(key, value, ttl)
+    else:
+        logger.info("cache_hit", extra={"event": "cache_hit", "cache": name})
     return value
 
 

@@ -17,6 +17,7 @@ from kmeme.ai.embeddings import embeddings_provider
 from kmeme.changes import changes_apply
 from kmeme.errors import ApplicationError
 from kmeme.media.guard import url_check
+from kmeme.middleware import current_request_id
 from kmeme.platforms import Platform, platform_from_url
 from remix.cache import node_cache_invalidate
 from remix.embeddings import node_embedding_refresh, nodes_for_embedding
@@ -161,8 +162,10 @@ def brief_create(
 
 
 def _job_defer(task: str, *, queueing_lock: str, lock: str | None = None, **kwargs: Any) -> int:
-    """Queue a job by its task's name (services never import tasks: the tasks call the services)."""
-    return app.configure_task(task, allow_unknown=False, queueing_lock=queueing_lock, lock=lock).defer(**kwargs)
+    """Queue a job by its task's name (services never import tasks: the tasks call the services), carrying the
+    request id of the request that queued it, so the job's log lines share it."""
+    job = app.configure_task(task, allow_unknown=False, queueing_lock=queueing_lock, lock=lock)
+    return job.defer(**kwargs, request_id=current_request_id() or "")
 
 
 @transaction.atomic

@@ -9,6 +9,7 @@ from procrastinate import JobContext, RetryStrategy
 from procrastinate.contrib.django import app
 
 from kmeme.ai.budget import ai_calls_owned_by
+from kmeme.middleware import request_id_bound
 from remix.embeddings import node_embedding_refresh, nodes_for_embedding
 from remix.models import NodeStatus, RemixNode
 from remix.pipeline import brief_regenerate_run, pipeline_run
@@ -57,10 +58,10 @@ def _pipeline_job_failed(*, context: JobContext, node_id: int, exc: Exception, j
 
 
 @app.task(queue="pipeline", retry=PIPELINE_RETRY, pass_context=True)
-def node_analyze(context: JobContext, node_id: int) -> None:
+def node_analyze(context: JobContext, node_id: int, request_id: str = "") -> None:
     """Fetch, probe, analyse and brief one node (remix.pipeline.pipeline_run). Safe to run again."""
     try:
-        with ai_calls_owned_by(_owner(context)):
+        with request_id_bound(request_id), ai_calls_owned_by(_owner(context)):
             pipeline_run(node_id=node_id)
     except Exception as exc:
         _pipeline_job_failed(context=context, node_id=node_id, exc=exc, job_name="analysis")
@@ -71,10 +72,10 @@ def node_analyze(context: JobContext, node_id: int) -> None:
 
 
 @app.task(queue="pipeline", retry=PIPELINE_RETRY, pass_context=True)
-def brief_regenerate(context: JobContext, node_id: int, notes: str = "") -> None:
+def brief_regenerate(context: JobContext, node_id: int, notes: str = "", request_id: str = "") -> None:
     """Write a new brief version for a node an editor sent back (remix.pipeline.brief_regenerate_run)."""
     try:
-        with ai_calls_owned_by(_owner(context)):
+        with request_id_bound(request_id), ai_calls_owned_by(_owner(context)):
             brief_regenerate_run(node_id=node_id, notes=notes)
     except Exception as exc:
         _pipeline_job_failed(context=context, node_id=node_id, exc=exc, job_name="brief")
@@ -84,12 +85,12 @@ def brief_regenerate(context: JobContext, node_id: int, notes: str = "") -> None
 
 
 @app.task(queue="pipeline", retry=RetryStrategy(max_attempts=5, exponential_wait=30), pass_context=True)
-def node_embed(context: JobContext, node_id: int) -> None:
+def node_embed(context: JobContext, node_id: int, request_id: str = "") -> None:
     """Compute a published node's Gemini embedding (retried while Gemini is unavailable)."""
     try:
         node = nodes_for_embedding().filter(pk=node_id).first()
         if node is not None:
-            with ai_calls_owned_by(_owner(context)):
+            with request_id_bound(request_id), ai_calls_owned_by(_owner(context)):
                 node_embedding_refresh(node=node)
     finally:
         connection.close()

@@ -2,11 +2,16 @@ import gzip
 import json
 import logging
 
+import pytest
 import sentry_sdk
+from rest_framework.test import APIClient
 
+from accounts.models import Role
 from kmeme.logging import JsonFormatter, PersonalDataFilter, RequestIdFilter, sentry_before_send
+from tests.accounts.factories import UserFactory
 from tests.doubles.server import HttpDouble
 from tests.doubles.server import json as json_reply
+from tests.remix.factories import published_master
 
 
 def test_log_lines_are_json_with_the_request_id_and_extra_fields(client, caplog):
@@ -63,3 +68,31 @@ def test_sentry_events_carry_no_email_or_phone():
         )
     assert bodies and b"ValueError" in bodies and b"no account for" in bodies
     assert b"example.com" not in bodies and b"9876" not in bodies
+
+
+@pytest.mark.django_db
+def test_api_requests_errors_and_cache_use_are_logged_as_events(caplog):
+    user = UserFactory(role=Role.CREATOR, email="events.person@example.com")
+    node = published_master("Logged latte")
+    client = APIClient()
+    client.force_authenticate(user)
+    with caplog.at_level(logging.INFO):
+        first = client.get(f"/api/v1/nodes/{node.public_id}")
+        client.get(f"/api/v1/nodes/{node.public_id}")
+        missing = client.get("/api/v1/nodes/00000000-0000-0000-0000-000000000000")
+    events = [r for r in caplog.records if getattr(r, "event", None)]
+    requests = [r for r in events if r.event == "api_request"]
+    assert [(r.method, r.route, r.status, r.user_id) for r in requests] == [
+        ("GET", "/api/v1/nodes/<uuid:node_id>", 200, user.pk),
+        ("GET", "/api/v1/nodes/<uuid:node_id>", 200, user.pk),
+        ("GET", "/api/v1/nodes/<uuid:node_id>", 404, user.pk),
+    ]
+    assert all(r.duration_ms >= 0 and r.request_id not in (None, "-") for r in requests)
+    assert requests[0].request_id == first["X-Request-ID"] and requests[2].request_id == missing["X-Request-ID"]
+    assert [(r.event, r.cache) for r in events if r.event.startswith("cache_")] == [
+        ("cache_miss", "recipe"),
+        ("cache_hit", "recipe"),
+    ]
+    errors = [r for r in events if r.event == "error"]
+    assert [(r.code, r.status) for r in errors] == [("not_found", 404)]
+    assert "events.person@example.com" not in caplog.text

@@ -135,7 +135,7 @@ def test_an_editor_submits_a_video_url_and_exactly_one_analysis_job_is_queued(ed
         editor_user,
     )
     jobs = ProcrastinateJob.objects.filter(task_name="remix.tasks.node_analyze")
-    assert [job.args for job in jobs] == [{"node_id": node.pk}]
+    assert [job.args for job in jobs] == [{"node_id": node.pk, "request_id": response["X-Request-ID"]}]
     history = AuditLog.objects.filter(target_type="remix.remixnode", target_id=str(node.pk))
     assert [(e.action, e.actor, e.details["to"]) for e in history] == [("node.transition", editor_user, "analyzing")]
 

@@ -35,7 +35,9 @@ def test_submitting_a_url_creates_a_node_in_analysis_and_one_job(creator_client)
     node = RemixNode.objects.get(public_id=body["node"]["id"])
     assert (node.status, node.platform, node.title) == (NodeStatus.ANALYZING, "tiktok", "Latte")
     job = ProcrastinateJob.objects.get(id=body["job_id"])
-    assert job.task_name == "remix.tasks.node_analyze" and job.args == {"node_id": node.pk}
+    # The job carries the request's id, so its log lines can be followed back to this request.
+    assert job.task_name == "remix.tasks.node_analyze"
+    assert job.args == {"node_id": node.pk, "request_id": response["X-Request-ID"]}
     assert body["quota_remaining"] == 49
 
 

@@ -73,7 +73,7 @@ def test_reanalyze_dry_run_changes_nothing_then_requeues_fallbacks():
     call_command("reanalyze", "--fallbacks", stdout=out, stderr=StringIO())
     assert "Queued 1 node(s)" in out.getvalue()
     assert RemixNode.objects.get(pk=waiting.pk).status == NodeStatus.ANALYZING
-    assert ProcrastinateJob.objects.filter(args={"node_id": waiting.pk}).count() == 1
+    assert ProcrastinateJob.objects.filter(args__node_id=waiting.pk).count() == 1
 
 
 @pytest.mark.django_db

@@ -72,7 +72,7 @@ def fallback_of(node: RemixNode, user) -> dict | None:
 
 
 def analyze_jobs(node: RemixNode) -> list[ProcrastinateJob]:
-    return list(ProcrastinateJob.objects.filter(task_name=ANALYZE_TASK, args={"node_id": node.pk}, status="todo"))
+    return list(ProcrastinateJob.objects.filter(task_name=ANALYZE_TASK, args__node_id=node.pk, status="todo"))
 
 
 def run_job(node: RemixNode) -> RemixNode:

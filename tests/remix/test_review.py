@@ -117,7 +117,8 @@ def test_regeneration_enqueues_exactly_one_job_and_the_new_version_sees_the_note
         brief=brief, editor=editor, notes="부산 배경으로", expected_revision=None
     )
     assert ProcrastinateJob.objects.filter(task_name="remix.tasks.brief_regenerate").count() == 1
-    assert ProcrastinateJob.objects.get(id=job_id).args == {"node_id": node.pk, "notes": "부산 배경으로"}
+    args = ProcrastinateJob.objects.get(id=job_id).args
+    assert args == {"node_id": node.pk, "notes": "부산 배경으로", "request_id": ""}  # queued outside a request
     assert (
         _code(
             lambda: review.brief_request_regeneration(brief=brief, editor=editor, notes="again", expected_revision=None)
