@@ -75,3 +75,41 @@ class NodePerformanceTracking(models.Model):
     def __str__(self) -> str:
         state = f"failing ({self.last_error_code})" if self.last_error_code else "ok"
         return f"node {self.node_id}: {state}"
+
+
+class LineageClosure(models.Model):
+    """The transitive closure of the lineage DAG: one row per (ancestor, descendant) pair with the length of the
+    shortest path between them, and whether the descendant is published.
+
+    Kept by PostgreSQL triggers (migration 0004), never by Python: edges are inserted, deleted or updated on
+    `remix_mutation`, a node's status changes on `remix_remixnode`, and the rows follow in the same statement, so
+    remix (which writes both tables) need not know this table exists. It covers every edge, whoever may see it:
+    genealogy.lineage applies the viewer's visibility when it reads (`descendant_published` lets it find the few
+    descendants a viewer might not see through a small partial index, instead of reading the whole family)."""
+
+    pk = models.CompositePrimaryKey("descendant", "ancestor")
+    # No foreign-key constraints or single-column indexes: the triggers keep the rows in step with the edges, and
+    # the primary key and `closure_descendants` lead with each column.
+    descendant = models.ForeignKey(
+        "remix.RemixNode", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    ancestor = models.ForeignKey(
+        "remix.RemixNode", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    depth = models.PositiveIntegerField(help_text="The length of the shortest path from the ancestor.")
+    descendant_published = models.BooleanField()
+
+    class Meta:
+        db_table = "genealogy_lineage_closure"
+        default_permissions = ()
+        indexes = [
+            # A node's descendants, nearest first (an index-only scan answers a page or the whole family).
+            models.Index(fields=["ancestor", "depth", "descendant"], name="closure_descendants"),
+            # The few descendants some viewer may not see.
+            models.Index(
+                fields=["ancestor", "depth"], condition=Q(descendant_published=False), name="closure_unpublished"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ancestor_id} →{self.depth} {self.descendant_id}"
