@@ -41,9 +41,7 @@ def _random_family(rng: random.Random, count: int, *, blends: float = 0.15, hidd
     about `hidden` of them drafts of two creators. Edges are inserted in one bulk statement (the trigger sees a
     chain of new edges at once)."""
     owners = [UserFactory(role=Role.CREATOR) for _ in range(2)]
-    statuses = [
-        NodeStatus.PUBLISHED if i == 0 or rng.random() >= hidden else NodeStatus.DRAFT for i in range(count)
-    ]
+    statuses = [NodeStatus.PUBLISHED if i == 0 or rng.random() >= hidden else NodeStatus.DRAFT for i in range(count)]
     nodes = _nodes(count, owners, statuses)
     edges = []
     for i in range(1, count):
