@@ -23,7 +23,14 @@ def admin_client(client):
 def _project_models():
     from django.apps import apps
 
-    return [m for app in PROJECT_APPS for m in apps.get_app_config(app).get_models() if not m._meta.auto_created]
+    # Django's admin cannot show a model with a composite primary key (genealogy.LineageClosure: rows kept by
+    # database triggers, derived from the Mutations, which have their admin).
+    return [
+        m
+        for app in PROJECT_APPS
+        for m in apps.get_app_config(app).get_models()
+        if not m._meta.auto_created and not m._meta.is_composite_pk
+    ]
 
 
 def test_every_project_model_has_an_admin():
