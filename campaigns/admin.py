@@ -10,9 +10,11 @@ from django.contrib import admin, messages
 from django.contrib.gis.admin.options import GeoModelAdminMixin
 from django.db import models
 from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.utils.translation import ngettext
 
+from campaigns.maps import positions_map_svg
 from campaigns.models import Brand, BrandMembership, Campaign, CampaignLocation, CampaignStatus, Participation
 from campaigns.participations import participation_certify, participation_reject, participation_reverify
 from campaigns.services import (
@@ -26,6 +28,7 @@ from campaigns.services import (
     campaign_transition,
     campaign_update,
 )
+from campaigns.stats import campaign_stats
 from kmeme.admin_services import ReadOnlyAdmin, ServiceAdmin, ServiceModelForm, formset_saved_nothing
 from kmeme.errors import ApplicationError
 
@@ -156,7 +159,21 @@ class CampaignAdmin(ServiceAdmin):
     actions = ["launch_selected", "pause_selected", "end_selected"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return ["brand", "status"] if obj is not None else ["status"]
+        return ["brand", "status", "numbers", "where_they_shot"] if obj is not None else ["status"]
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        fields = [f for f in super().get_fields(request, obj) if f not in ("numbers", "where_they_shot")]
+        return [*fields, "numbers", "where_they_shot"] if obj is not None else fields
+
+    @admin.display(description="Numbers")
+    def numbers(self, obj: Campaign) -> str:
+        """The same figures the brand reads from GET /api/v1/brand/campaigns/{id}/stats."""
+        return render_to_string("admin/campaigns/stats.html", {"stats": campaign_stats(campaign=obj)})
+
+    @admin.display(description="Where they shot")
+    def where_they_shot(self, obj: Campaign) -> str:
+        """The locations (circles of their radius) and the positions participants claimed, drawn to scale."""
+        return positions_map_svg(obj)
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         """The location forms were validated with the campaign's; each added or changed one goes to the service."""
@@ -238,7 +255,16 @@ class ParticipationAdmin(ReadOnlyAdmin):
     """Creators submit participations; editors decide on them only through the audited actions below."""
 
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
-    list_display = ["creator", "campaign", "status", "verification_result", "distance_m", "submitted_at"]
+    list_display = [
+        "creator",
+        "campaign",
+        "status",
+        "verification_result",
+        "distance_m",
+        "submitted_at",
+        "k_success_views",
+        "k_success_by",
+    ]
     list_filter = ["status", "verification_result"]
     list_select_related = ["creator", "campaign", "campaign__brand"]
     show_full_result_count = False
@@ -262,24 +288,34 @@ class ParticipationAdmin(ReadOnlyAdmin):
             lambda p: participation_reverify(participation=p, actor=request.user),
         )
 
-    @admin.action(permissions=["review"], description="Certify the selected participations as K-Success")
-    def certify_selected(self, request: HttpRequest, queryset) -> None:
-        _apply_each(
-            self, request, queryset, "Certified", lambda p: participation_certify(participation=p, actor=request.user)
+    @admin.action(permissions=["review"], description="Certify the selected as K-Success by hand (with a reason)…")
+    def certify_selected(self, request: HttpRequest, queryset) -> HttpResponse | None:
+        return self._with_reason(
+            request,
+            queryset,
+            action="certify_selected",
+            verb="Certified",
+            title="Certify K-Success by hand",
+            decide=lambda p, reason: participation_certify(participation=p, actor=request.user, reason=reason),
         )
 
     @admin.action(permissions=["review"], description="Reject the selected participations (one reason for all)…")
     def reject_selected(self, request: HttpRequest, queryset) -> HttpResponse | None:
+        return self._with_reason(
+            request,
+            queryset,
+            action="reject_selected",
+            verb="Rejected",
+            title="Reject",
+            decide=lambda p, reason: participation_reject(participation=p, actor=request.user, reason=reason),
+        )
+
+    def _with_reason(self, request: HttpRequest, queryset, *, action: str, verb: str, title: str, decide) -> Any:
+        """Ask for one reason for all the selected, then decide each through its service."""
         form = ReasonForm(request.POST if "apply" in request.POST else None, prefix="decision")
         if "apply" in request.POST and form.is_valid():
             reason = form.cleaned_data["reason"]
-            _apply_each(
-                self,
-                request,
-                queryset,
-                "Rejected",
-                lambda p: participation_reject(participation=p, actor=request.user, reason=reason),
-            )
+            _apply_each(self, request, queryset, verb, lambda p: decide(p, reason))
             return None
         return TemplateResponse(
             request,
@@ -287,10 +323,10 @@ class ParticipationAdmin(ReadOnlyAdmin):
             {
                 **self.admin_site.each_context(request),
                 "opts": self.model._meta,
-                "title": f"Reject: {queryset.count()} participation(s)",
+                "title": f"{title}: {queryset.count()} participation(s)",
                 "objects": queryset,
                 "form": form,
-                "action": "reject_selected",
+                "action": action,
                 "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
             },
         )

@@ -31,6 +31,7 @@ from campaigns.serializers import (
     BrandParticipationSerializer,
     CampaignCreateSerializer,
     CampaignSerializer,
+    CampaignStatsSerializer,
     CampaignStatusSerializer,
     CampaignUpdateSerializer,
     LocationSerializer,
@@ -49,6 +50,7 @@ from campaigns.services import (
     campaign_transition,
     campaign_update,
 )
+from campaigns.stats import campaign_stats
 from kmeme.errors import ApplicationError
 from kmeme.idempotency import IdempotentWritesMixin
 from kmeme.openapi import ERROR_RESPONSES
@@ -275,6 +277,22 @@ class BrandParticipationListApi(ListAPIView):
         if getattr(self, "swagger_fake_view", False):
             return Participation.objects.none()
         return campaign_participations(campaign=_member_campaign(self.request, self.kwargs["campaign_id"]))
+
+
+class BrandCampaignStatsApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="brand_campaign_stats",
+        responses={200: CampaignStatsSerializer, **ERROR_RESPONSES(401, 404, 429)},
+        description=(
+            "The campaign's numbers: participations by status, verified rate, K-Success count and conversion rate "
+            "(K-Success ÷ verified participations), per location and day by day. The same figures editors see on "
+            "the campaign's admin page."
+        ),
+    )
+    def get(self, request: Request, campaign_id: int) -> Response:
+        return Response(CampaignStatsSerializer(campaign_stats(campaign=_member_campaign(request, campaign_id))).data)
 
 
 # --- creators --------------------------------------------------------------------------------------------------

@@ -279,15 +279,32 @@ def participation_reject(*, participation: Participation, actor: User, reason: s
 
 
 @transaction.atomic
-def participation_certify(*, participation: Participation, actor: User) -> Participation:
-    """Certify a verified participation as K-Success (an editor's call until view counts are collected)."""
-    if participation.status != ParticipationStatus.VERIFIED:
+def participation_certify(*, participation: Participation, actor: User, reason: str) -> Participation:
+    """An editor certifies a verified participation as K-Success by hand (e.g. the platform hides its view count
+    and the brand confirmed it), with the reason: audited, and the editor recorded as who certified it. The job
+    (campaigns.ksuccess) certifies from view counts without anyone."""
+    if not reason.strip():
+        raise ApplicationError("Say why this participation is certified by hand.", code="reason_required")
+    locked = Participation.objects.select_for_update().get(pk=participation.pk)
+    if locked.status != ParticipationStatus.VERIFIED:
         raise ApplicationError(
             "Only a participation whose location was verified can be certified K-Success.",
             code="invalid_transition",
             status_code=409,
-            details={"from": participation.status, "to": ParticipationStatus.K_SUCCESS},
+            details={"from": locked.status, "to": ParticipationStatus.K_SUCCESS},
         )
-    return _participation_decide(
-        participation, to=ParticipationStatus.K_SUCCESS, actor=actor, action="participation.certify"
+    locked.status = ParticipationStatus.K_SUCCESS
+    locked.k_success_at, locked.k_success_by, locked.k_success_views = timezone.now(), actor, None
+    locked.decision_reason = reason.strip()
+    locked.save(
+        update_fields=["status", "k_success_at", "k_success_by", "k_success_views", "decision_reason", "updated_at"]
     )
+    audit_log_record(
+        actor=actor,
+        action="participation.certify",
+        target=locked,
+        details={"from": ParticipationStatus.VERIFIED, "to": ParticipationStatus.K_SUCCESS, "reason": reason.strip()},
+    )
+    participation.status, participation.k_success_at = locked.status, locked.k_success_at
+    participation.k_success_by, participation.decision_reason = actor, locked.decision_reason
+    return participation

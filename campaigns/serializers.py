@@ -263,3 +263,42 @@ class SubmissionSerializer(StrictSerializer):
     video_url = HttpUrlField(help_text="Your remix as posted: its view counts decide K-Success.")
     latitude = latitude_field()
     longitude = longitude_field()
+
+
+class StatusCountsSerializer(serializers.Serializer):
+    joined = serializers.IntegerField()
+    submitted = serializers.IntegerField()
+    verified = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    k_success = serializers.IntegerField()
+    total = serializers.IntegerField()
+
+
+class LocationStatsSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    verified = serializers.IntegerField()
+    k_success = serializers.IntegerField()
+    conversion_rate = serializers.FloatField(allow_null=True)
+
+
+class DayStatsSerializer(serializers.Serializer):
+    date = serializers.DateField()
+    submitted = serializers.IntegerField(help_text="Participations last submitted that day.")
+    verified = serializers.IntegerField(help_text="Verified (or since certified) participations last checked that day.")
+    k_success = serializers.IntegerField(help_text="Participations certified K-Success that day.")
+
+
+class CampaignStatsSerializer(serializers.Serializer):
+    campaign = serializers.IntegerField()
+    computed_at = serializers.DateTimeField()
+    participations = StatusCountsSerializer(help_text="Participations by status.")
+    submitted = serializers.IntegerField(help_text="Participations submitted at least once.")
+    verified = serializers.IntegerField(help_text="Verified or K-Success.")
+    verified_rate = serializers.FloatField(allow_null=True, help_text="verified ÷ submitted; null with none.")
+    k_success = serializers.IntegerField()
+    conversion_rate = serializers.FloatField(
+        allow_null=True, help_text="K-Success ÷ verified: the headline metric (target > 0.10); null with none."
+    )
+    locations = LocationStatsSerializer(many=True)
+    daily = DayStatsSerializer(many=True)

@@ -3,6 +3,7 @@ from django.urls import path
 from campaigns.apis import (
     BrandCampaignDetailApi,
     BrandCampaignListApi,
+    BrandCampaignStatsApi,
     BrandCampaignStatusApi,
     BrandLocationDetailApi,
     BrandLocationListApi,
@@ -25,6 +26,7 @@ urlpatterns = [
         BrandLocationDetailApi.as_view(),
         name="brand-location",
     ),
+    path("brand/campaigns/<int:campaign_id>/stats", BrandCampaignStatsApi.as_view(), name="brand-campaign-stats"),
     path(
         "brand/campaigns/<int:campaign_id>/participations",
         BrandParticipationListApi.as_view(),

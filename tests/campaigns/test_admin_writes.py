@@ -269,18 +269,28 @@ def test_an_editor_certifies_a_verified_participation(editor_session, editor_use
     p = _participation(campaign, near=True)
     assert p.status == ParticipationStatus.VERIFIED
 
-    response = admin_action(editor_session, PARTICIPATIONS, "certify_selected", [p])
+    response = _certify_with_reason(editor_session, p, "The brand counted 20k views on Instagram.")
 
     assert "Certified 1 item." in page_messages(response)
-    assert Participation.objects.get(pk=p.pk).status == ParticipationStatus.K_SUCCESS
+    fresh = Participation.objects.get(pk=p.pk)
+    assert (fresh.status, fresh.k_success_by) == (ParticipationStatus.K_SUCCESS, editor_user)
     [entry] = _audit("participation.certify", p)
     assert (entry.actor, entry.details["from"], entry.details["to"]) == (editor_user, "verified", "k_success")
+    assert entry.details["reason"] == "The brand counted 20k views on Instagram."
+
+
+def _certify_with_reason(session, p: Participation, reason: str):
+    page = admin_action(session, PARTICIPATIONS, "certify_selected", [p], follow=False)
+    assert page.status_code == 200 and "Certify K-Success by hand: 1 participation(s)" in page.content.decode()
+    data = form_fields(page.content.decode())
+    data.update({"decision-reason": reason, "apply": "Apply to all"})
+    return session.post(PARTICIPATIONS, data, follow=True)
 
 
 def test_certifying_an_unverified_participation_is_refused_with_a_message(editor_session, campaign):
     p = _participation(campaign, near=False)
 
-    response = admin_action(editor_session, PARTICIPATIONS, "certify_selected", [p])
+    response = _certify_with_reason(editor_session, p, "Looks fine to me")
 
     assert any(
         "Only a participation whose location was verified can be certified" in m for m in page_messages(response)

@@ -1,0 +1,109 @@
+"""K-Success: a verified participation whose video reached the campaign's success bar in time.
+
+The bar is `Campaign.success_views` views; the video is the participation's fork, whose posted video the performance
+collector reads (genealogy.performance). A participation is certified by the first snapshot of its fork, captured
+between the campaign's start and its end plus `success_grace_days`, with views at or above the bar. Certification
+is audited (`participation.k_success`, by the job: no actor), idempotent (a certified participation is never looked
+at again, and parallel runs skip rows another holds) and final: a later dip in the counts never takes it back, and a
+re-check of the position keeps it (campaigns.participations.participation_verify).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, OuterRef, Subquery, Value
+from django.utils import timezone
+
+from accounts.services import audit_log_record
+from campaigns.models import Participation, ParticipationStatus
+from genealogy.models import NodePerformanceSnapshot
+
+logger = logging.getLogger("kmeme.campaigns")
+
+BATCH = 500
+
+
+@dataclass
+class CertifyReport:
+    certified: int = 0
+    checked: int = 0
+
+    @property
+    def summary(self) -> str:
+        return f"K-Success: {self.checked} verified participations checked, {self.certified} certified."
+
+
+def _deadline() -> ExpressionWrapper:
+    return ExpressionWrapper(
+        F("campaign__ends_at") + F("campaign__success_grace_days") * Value(timedelta(days=1), DurationField()),
+        output_field=DateTimeField(),
+    )
+
+
+def _first_hit(field: str) -> Subquery:
+    """The first snapshot of the participation's fork at or above its campaign's bar, inside start … deadline."""
+    return Subquery(
+        NodePerformanceSnapshot.objects.filter(
+            node_id=OuterRef("fork_node_id"),
+            views__gte=OuterRef("campaign__success_views"),
+            captured_at__gte=OuterRef("campaign__starts_at"),
+            captured_at__lte=OuterRef("deadline"),
+        )
+        .order_by("captured_at", "id")
+        .values(field)[:1]
+    )
+
+
+def participations_due() -> object:
+    """Verified participations whose fork has reached the bar in time, with the reaching snapshot annotated."""
+    return (
+        Participation.objects.filter(status=ParticipationStatus.VERIFIED, fork_node__isnull=False)
+        .annotate(deadline=_deadline())
+        .annotate(hit_at=_first_hit("captured_at"), hit_views=_first_hit("views"), hit_id=_first_hit("id"))
+        .filter(hit_at__isnull=False)
+    )
+
+
+def participations_certify_due(*, at: datetime | None = None) -> CertifyReport:
+    """Certify every due participation (see the module), in batches, each batch in its own transaction."""
+    report = CertifyReport(
+        checked=Participation.objects.filter(status=ParticipationStatus.VERIFIED, fork_node__isnull=False).count()
+    )
+    now = at or timezone.now()
+    while True:
+        with transaction.atomic():
+            batch = list(
+                participations_due()
+                .select_related("campaign")
+                .select_for_update(skip_locked=True, of=("self",))
+                .order_by("id")[:BATCH]
+            )
+            for participation in batch:
+                participation.status = ParticipationStatus.K_SUCCESS
+                participation.k_success_at = participation.hit_at
+                participation.k_success_views = participation.hit_views
+                participation.k_success_by = None
+                participation.updated_at = now
+                audit_log_record(
+                    actor=None,
+                    action="participation.k_success",
+                    target=participation,
+                    details={
+                        "views": participation.hit_views,
+                        "bar": participation.campaign.success_views,
+                        "snapshot": participation.hit_id,
+                        "reached_at": participation.hit_at.isoformat(),
+                    },
+                )
+            Participation.objects.bulk_update(
+                batch, ["status", "k_success_at", "k_success_views", "k_success_by", "updated_at"]
+            )
+        report.certified += len(batch)
+        if len(batch) < BATCH:
+            break
+    logger.info(report.summary, extra={"certified": report.certified, "checked": report.checked})
+    return report

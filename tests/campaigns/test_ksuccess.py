@@ -1,0 +1,183 @@
+"""K-Success through the API and the real collector, then the rule's edges: the bar reached in time certifies
+(once, audited), late or hidden counts do not, a later dip never takes it back; the brand's stats show the
+conversion rate; editors certify by hand only with a reason."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import AuditLog, Role
+from campaigns.ksuccess import participations_certify_due
+from campaigns.models import Campaign, Participation, ParticipationStatus
+from campaigns.participations import participation_certify, participation_submit, participation_verify
+from campaigns.stats import campaign_stats
+from genealogy.services import snapshot_record
+from kmeme.errors import ApplicationError
+from remix.forks import fork_publish, node_fork
+from remix.models import RemixNode
+from tests.accounts.factories import UserFactory
+from tests.campaigns.factories import campaign_launched, location_consent
+from tests.campaigns.test_api import (
+    GANGNAM,
+    NEAR_SEONGSU,
+    brand_member,
+    client_for,
+    consent,
+    fork_of,
+    running_campaign,
+    submit,
+)
+from tests.genealogy.pages import page_handler, recording_handler, video_page
+from tests.kmeme.media.helpers import serve
+from tests.remix.factories import published_master
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def master():
+    return published_master("Dalgona latte")
+
+
+@pytest.fixture
+def manager():
+    return brand_member("Seongsu Roasters")
+
+
+def test_the_snapshot_job_sees_the_bar_passed_and_the_brand_sees_the_conversion(settings, manager, master):
+    settings.PERFORMANCE_READS_PER_MINUTE = {"default": 100}
+    campaign = running_campaign(manager, master)  # success bar: 5,000 views
+    views = {"hit": 12_000, "miss": 900}
+    box: list[str] = []
+    routes = {
+        f"/{name}": page_handler(lambda n=name, v=count: video_page(box[0], name=n, views=v))
+        for name, count in views.items()
+    }
+    with serve(routes, fallback=recording_handler([])) as base:
+        box.append(base)
+        outcomes = {}
+        for name in ("hit", "miss", "far"):
+            creator = UserFactory(role=Role.CREATOR, display_name=name)
+            consent(creator)
+            fork = fork_of(creator, str(master.public_id), f"{name} latte")
+            where = GANGNAM if name == "far" else NEAR_SEONGSU
+            video = f"{base}/{'miss' if name == 'far' else name}"
+            outcomes[name] = submit(creator, campaign["id"], fork, where, video=video).json()
+        assert [outcomes[n]["status"] for n in ("hit", "miss", "far")] == ["verified", "verified", "rejected"]
+        RemixNode.objects.filter(pk=master.pk).update(source_url=f"{base}/miss")  # the master is read too
+        out = StringIO()
+        call_command("snapshots_collect", stdout=out, stderr=StringIO())  # the hourly job's code
+    assert "0 failed" in out.getvalue(), out.getvalue()
+
+    call_command("ksuccess_certify", stdout=(summary := StringIO()))  # the 15-minute job's code
+    assert "1 certified" in summary.getvalue()
+    hit = Participation.objects.get(pk=outcomes["hit"]["id"])
+    assert hit.status == ParticipationStatus.K_SUCCESS and hit.k_success_views == 12_000 and hit.k_success_by is None
+    assert AuditLog.objects.filter(action="participation.k_success", target_id=str(hit.pk)).count() == 1
+    mine = client_for(hit.creator).get("/api/v1/me/participations").json()["results"][0]
+    assert mine["status"] == "k_success" and mine["k_success_views"] == 12_000
+
+    stats = client_for(manager).get(f"/api/v1/brand/campaigns/{campaign['id']}/stats")
+    assert stats.status_code == 200, stats.content
+    body = stats.json()
+    assert body["participations"] == {
+        "joined": 0,
+        "submitted": 0,
+        "verified": 1,
+        "rejected": 1,
+        "k_success": 1,
+        "total": 3,
+    }
+    assert (body["submitted"], body["verified"], body["k_success"]) == (3, 2, 1)
+    assert body["verified_rate"] == pytest.approx(2 / 3, abs=1e-4) and body["conversion_rate"] == 0.5
+    seongsu = next(loc for loc in body["locations"] if loc["name"] == "Seongsu pop-up")
+    assert (seongsu["verified"], seongsu["k_success"], seongsu["conversion_rate"]) == (2, 1, 0.5)
+    today = body["daily"][-1]
+    assert (today["submitted"], today["verified"], today["k_success"]) == (3, 2, 1)
+    rival = client_for(UserFactory(role=Role.BRAND))
+    assert rival.get(f"/api/v1/brand/campaigns/{campaign['id']}/stats").status_code == 404
+
+    # Running again certifies nothing more; a later dip takes nothing back.
+    assert participations_certify_due().certified == 0
+    snapshot_record(node=hit.fork_node, captured_at=timezone.now() + timedelta(minutes=5), views=10)
+    participations_certify_due()
+    participation_verify(participation=hit)
+    assert Participation.objects.get(pk=hit.pk).status == ParticipationStatus.K_SUCCESS
+
+
+def _verified(campaign: Campaign, *, name: str) -> Participation:
+    creator = UserFactory(role=Role.CREATOR, display_name=name)
+    location_consent(creator)
+    fork = node_fork(master=campaign.master_nodes.get(), creator=creator, title=name, mutation_types=["localization"])
+    fork_publish(fork=fork, user=creator)
+    p = participation_submit(
+        campaign=campaign,
+        creator=creator,
+        video_url=f"https://www.tiktok.com/@{name}/video/1",
+        fork_node=fork,
+        longitude=127.0561,
+        latitude=37.5449,
+    )
+    assert p.status == ParticipationStatus.VERIFIED
+    return p
+
+
+def test_only_counts_in_time_and_known_certify():
+    campaign = campaign_launched(success_views=1000, success_grace_days=2)
+    late, hidden, early, in_grace = (_verified(campaign, name=n) for n in ("late", "hidden", "early", "grace"))
+    end = campaign.ends_at
+    snapshot_record(node=late.fork_node, captured_at=end + timedelta(days=2, minutes=1), views=5000)
+    snapshot_record(node=hidden.fork_node, captured_at=end, likes=9000)  # views hidden: NULL, never 0 or a pass
+    snapshot_record(node=early.fork_node, captured_at=campaign.starts_at - timedelta(hours=1), views=5000)
+    snapshot_record(node=in_grace.fork_node, captured_at=end + timedelta(days=1), views=999)
+    snapshot_record(node=in_grace.fork_node, captured_at=end + timedelta(days=1, hours=1), views=1000)
+    assert participations_certify_due().certified == 1
+    statuses = dict(Participation.objects.values_list("creator__display_name", "status"))
+    assert statuses == {"late": "verified", "hidden": "verified", "early": "verified", "grace": "k_success"}
+    assert Participation.objects.get(pk=in_grace.pk).k_success_at == end + timedelta(days=1, hours=1)
+
+
+def test_an_editor_certifies_by_hand_only_with_a_reason():
+    campaign = campaign_launched()
+    p = _verified(campaign, name="hand")
+    editor = UserFactory(role=Role.EDITOR)
+    with pytest.raises(ApplicationError) as excinfo:
+        participation_certify(participation=p, actor=editor, reason="  ")
+    assert excinfo.value.code == "reason_required"
+    participation_certify(participation=p, actor=editor, reason="The brand counted 20k views on Instagram.")
+    fresh = Participation.objects.get(pk=p.pk)
+    assert fresh.status == ParticipationStatus.K_SUCCESS and fresh.k_success_by == editor
+    assert fresh.decision_reason.startswith("The brand counted")
+
+
+def test_stats_cost_the_same_queries_however_many_participations(django_assert_num_queries):
+    campaign = campaign_launched()
+    for i in range(6):
+        _verified(campaign, name=f"c{i}")
+    with django_assert_num_queries(7):
+        stats = campaign_stats(campaign=campaign)
+    assert stats["verified"] == 6 and stats["conversion_rate"] == 0.0
+
+
+def test_editors_see_the_numbers_and_the_map_and_certify_from_the_admin(editor_session):
+    campaign = campaign_launched()
+    p = _verified(campaign, name="adminpick")
+    page = editor_session.get(reverse("admin:campaigns_campaign_change", args=[campaign.pk]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "conversion" in html and "1 locations, 1 claimed positions" in html and 'fill="#2e7d32"' in html
+    url = reverse("admin:campaigns_participation_changelist")
+    ask = editor_session.post(url, {"action": "certify_selected", "_selected_action": [p.pk]})
+    assert ask.status_code == 200 and "Reason" in ask.content.decode()
+    done = editor_session.post(
+        url,
+        {"action": "certify_selected", "_selected_action": [p.pk], "apply": "1", "decision-reason": "Brand confirmed"},
+    )
+    assert done.status_code == 302
+    assert Participation.objects.get(pk=p.pk).status == ParticipationStatus.K_SUCCESS
