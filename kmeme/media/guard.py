@@ -28,6 +28,7 @@ from django.conf import settings
 from rest_framework import status
 
 from kmeme.media.types import MediaError
+from kmeme.platforms import Platform, platform_from_url
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -154,6 +155,11 @@ def url_check(*, url: str) -> None:
     its host resolves to must be public (MEDIA_ALLOW_PRIVATE_HOSTS lifts that, and then nothing is resolved)."""
     parts = url_shape_check(url=url)
     if settings.MEDIA_ALLOW_PRIVATE_HOSTS:
+        return
+    if platform_from_url(url) != Platform.DIRECT and parts.port is None:
+        # youtube.com, tiktok.com, instagram.com (and their subdomains): public by whom they belong to, not by what
+        # a resolver says now; their downloads are still resolved, checked and pinned (host_addresses_checked at
+        # fetch time). Not resolving here keeps a submission from depending on DNS being up this very second.
         return
     port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
     host_addresses_checked(host=parts.hostname or "", port=port, url=url)
