@@ -6,12 +6,12 @@ from datetime import datetime
 
 from django.contrib.gis.db.models.functions import Distance
 from django.contrib.gis.geos import Point
-from django.contrib.gis.measure import D
-from django.db.models import Min, OuterRef, Prefetch, QuerySet, Subquery
+from django.db import connection
+from django.db.models import Min, Prefetch, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
-from campaigns.models import Brand, Campaign, CampaignLocation, CampaignStatus, Participation
+from campaigns.models import Brand, Campaign, CampaignStatus, Participation
 from remix.models import NodeStatus, RemixNode
 
 NEAR_MAX_RADIUS_M = 50_000
@@ -28,25 +28,50 @@ def campaigns_near(
     *, latitude: float, longitude: float, radius_m: float, at: datetime | None = None, limit: int = NEAR_LIMIT
 ) -> list[Campaign]:
     """Running campaigns with a location within `radius_m` of the point, nearest first, each annotated with
-    `distance_m` (to its nearest location) and `nearest_location_id`. One query: the locations are filtered with
-    ST_DWithin on the geography index, then grouped per campaign."""
-    here = Point(longitude, latitude, srid=4326)
-    nearby = CampaignLocation.objects.filter(
-        campaign__in=campaigns_running(at=at), point__dwithin=(here, D(m=radius_m))
-    ).annotate(distance=Distance("point", here))
-    nearest = nearby.filter(campaign=OuterRef("pk")).order_by("distance", "id")
-    campaigns = (
-        Campaign.objects.filter(pk__in=nearby.values("campaign"))
-        .annotate(
-            distance=Subquery(nearest.values("distance")[:1]),
-            nearest_location_id=Subquery(nearest.values("id")[:1]),
-        )
-        .select_related("brand")
-        .order_by("distance", "id")[:limit]
-    )
-    result = list(campaigns)
-    for campaign in result:
-        campaign.distance_m = round(campaign.distance.m, 1)
+    `distance_m` (to its nearest location) and `nearest_location_id`.
+
+    The locations are read nearest first from the GiST index (a KNN scan, `<->`, bounded by ST_DWithin), a page at
+    a time, until `limit` distinct campaigns are found or the radius is exhausted: the cost follows the number of
+    campaigns asked for, not the number of locations inside the radius. Then one query loads those campaigns."""
+    now = at or timezone.now()
+    here = f"SRID=4326;POINT({float(longitude)!r} {float(latitude)!r})"
+    nearest: dict[int, tuple[float, int]] = {}
+    page, offset = max(limit * 10, 100), 0
+    with connection.cursor() as cursor:
+        while len(nearest) < limit:
+            cursor.execute(
+                """
+                SELECT l.campaign_id, l.id, ST_Distance(l.point, %(here)s::geography)
+                FROM campaigns_campaignlocation l JOIN campaigns_campaign c ON c.id = l.campaign_id
+                WHERE c.status = %(active)s AND c.starts_at <= %(now)s AND c.ends_at >= %(now)s
+                  AND ST_DWithin(l.point, %(here)s::geography, %(radius)s)
+                ORDER BY l.point <-> %(here)s::geography, l.id
+                LIMIT %(page)s OFFSET %(offset)s
+                """,
+                {
+                    "here": here,
+                    "active": CampaignStatus.ACTIVE,
+                    "now": now,
+                    "radius": radius_m,
+                    "page": page,
+                    "offset": offset,
+                },
+            )
+            rows = cursor.fetchall()
+            for campaign_id, location_id, distance in rows:
+                best = nearest.get(campaign_id)
+                if best is None or distance < best[0]:
+                    nearest[campaign_id] = (distance, location_id)
+            if len(rows) < page:
+                break
+            offset += page
+    chosen = sorted(nearest.items(), key=lambda item: (item[1][0], item[0]))[:limit]
+    campaigns = Campaign.objects.select_related("brand").in_bulk([campaign_id for campaign_id, _ in chosen])
+    result = []
+    for campaign_id, (distance, location_id) in chosen:
+        campaign = campaigns[campaign_id]
+        campaign.distance_m, campaign.nearest_location_id = round(distance, 1), location_id
+        result.append(campaign)
     return result
 
 
