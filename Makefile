@@ -1,5 +1,5 @@
 # The two commands a newcomer needs: `make run` and `make test`. See README.md.
-.PHONY: run test provision services stop status lint format clean
+.PHONY: run test provision services stop status backup backups restore restore-drill lint format clean
 
 run:  ## provision, start services, migrate, load demo data, serve on :8000 with a worker
 	@bash scripts/run.sh
@@ -18,6 +18,18 @@ stop:  ## stop the local PostgreSQL and Redis, whatever port they run on
 
 status:  ## which local services run, on which port (.local/ports)
 	@bash scripts/services.sh status
+
+backup:  ## pgBackRest backup of the local PostgreSQL: TYPE=full (default), diff or incr
+	@bash scripts/services.sh backup $(or $(TYPE),full)
+
+backups:  ## list the backups in .local/backups (pgbackrest info) and when WAL was last archived
+	@bash scripts/services.sh backups
+
+restore:  ## point-in-time restore of the local PostgreSQL: TARGET="2026-11-22 10:00:00+00" (unset: to the newest archived WAL)
+	@bash scripts/services.sh restore "$(TARGET)"
+
+restore-drill:  ## back up, write, lose and restore a scratch cluster; prints the measured RTO and RPO (DRILL_ARGS="--seconds 90")
+	@bash scripts/restore_drill.sh $(DRILL_ARGS)
 
 lint:
 	@.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/lint-imports

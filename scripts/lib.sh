@@ -4,6 +4,11 @@ step() { printf '%s==>%s %s\n' "$B" "$N" "$*"; }
 ok() { printf '  %s✓%s %s\n' "$G" "$N" "$*"; }
 fail() { printf '%s✗ %s%s\n' "$R" "$*" "$N" >&2; exit 1; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+# PostgreSQL (and pgBackRest with it) refuses to run as root: as root, clusters belong to the `postgres` system user.
+pg_user() { if [ "$(id -u)" = 0 ]; then echo postgres; else id -un; fi; }
+as_pg() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
 
 env_value() {  # the variable from the environment, else from .env (the order kmeme/settings.py reads them in)
   local name=$1

@@ -14,6 +14,7 @@ SYSTEM_PACKAGES=(
   python3 python3-venv python3-dev build-essential ca-certificates
   postgresql-$PG_MAJOR postgresql-$PG_MAJOR-postgis-3 postgresql-server-dev-$PG_MAJOR
   redis-server gdal-bin dpkg-dev graphviz
+  pgbackrest  # continuous WAL archiving, backups and point-in-time restore (scripts/backup.sh)
 )
 # Extra system packages a later step needs (e.g. chromium for browser tests).
 if [ -n "${KMEME_EXTRA_PACKAGES:-}" ]; then

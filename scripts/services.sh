@@ -5,6 +5,9 @@
 #   scripts/services.sh stop [postgres] [redis] # both when none is named
 #   scripts/services.sh status                  # what runs, on which port
 #   scripts/services.sh running                 # names of this checkout's services that run (for scripts)
+#   scripts/services.sh backup [full|diff|incr] # pgBackRest backup of the local cluster (scripts/backup.sh)
+#   scripts/services.sh backups                 # list the backups and the archiving state
+#   scripts/services.sh restore [TIME]          # point-in-time restore (to the end of the archive without TIME)
 #
 # Data lives under .local/ (git-ignored). When DATABASE_URL / REDIS_URL are set
 # in the environment (or .env), that service is external and left alone.
@@ -18,6 +21,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 . scripts/lib.sh
+. scripts/backup.sh
 
 PG_BIN=/usr/lib/postgresql/15/bin
 PG_BASE=54320
@@ -27,18 +31,15 @@ LOCAL=$ROOT/.local
 PGDATA=$LOCAL/postgres
 PGRUN=$LOCAL/run
 REDIS_DIR=$LOCAL/redis
+PGBR_DIR=$LOCAL/pgbackrest  # pgbackrest.conf, its log and locks (scripts/backup.sh)
+PGBR_REPO=$LOCAL/backups    # the repository: full/diff/incr backups and the archived WAL
+STANZA=kmeme
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 refuse_busy_port() {  # $1 port, $2 service, $3 variable that moves it
   if port_busy "$1"; then
     fail "$2 cannot start: 127.0.0.1:$1 is already taken (another checkout's 'make run'?). Stop that one with 'make stop' in its folder, or use another port: $3=<port> make …"
   fi
-}
-
-# PostgreSQL refuses to run as root: as root, the cluster belongs to the `postgres` system user.
-pg_user() { if [ "$(id -u)" = 0 ]; then echo postgres; else id -un; fi; }
-as_pg() {
-  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
 # Found by its data folder, whatever port it runs on.
@@ -101,7 +102,7 @@ remember_ports() {  # .local/ports: what settings.py and the next run use; rewri
 
 pg_start() {
   # The port is given on the command line, never kept in postgresql.conf, so it can change from one start to the next.
-  as_pg "$PG_BIN/pg_ctl" -D "$PGDATA" -l "$PGDATA/server.log" -o "-p $PG_PORT" -w -t 60 start >/dev/null \
+  as_pg "$PG_BIN/pg_ctl" -D "$PGDATA" -l "$PGDATA/server.log" -o "-p $PG_PORT" -w -t "${PG_START_TIMEOUT:-60}" start >/dev/null \
     || { tail -n 20 "$PGDATA/server.log" >&2; fail "PostgreSQL did not start (log above)"; }
 }
 # A cluster from before ports could move: once .local/ports remembers its port, the one in its conf would only mislead.
@@ -111,6 +112,7 @@ retire_conf_port() {
   fi
 }
 pg_stop() { as_pg "$PG_BIN/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null; }
+pg_restart() { pg_stop; pg_start; }
 
 start_postgres() {
   if [ -n "$(env_value DATABASE_URL)" ]; then ok "PostgreSQL: using DATABASE_URL"; return; fi
@@ -138,6 +140,7 @@ synchronous_commit = off
 CONF
   fi
   mkdir -p "$PGRUN"; [ "$(id -u)" = 0 ] && chown postgres: "$PGRUN"
+  backup_prepare  # archiving settings in place before the cluster (re)starts
   if pg_running; then
     local actual
     actual=$(pg_actual_port)
@@ -158,6 +161,7 @@ CONF
     as_pg "$PG_BIN/createdb" -h "$PGRUN" -p "$PG_PORT" -U kmeme kmeme
     ok "database kmeme created"
   fi
+  backup_activate pg_restart
 }
 
 redis_stop() {
@@ -165,6 +169,18 @@ redis_stop() {
   pid=$(cat "$REDIS_DIR/redis.pid"); port=$(redis_recorded_port)
   redis-cli -h 127.0.0.1 -p "$port" shutdown nosave >/dev/null 2>&1 || true
   for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+}
+
+# A Redis started before persistence was on (`--appendonly no`) turns it on in place: CONFIG SET appendonly yes
+# writes the AOF from what the server holds, so nothing is lost and no restart is needed.
+redis_persistence_upgrade() {
+  local port
+  port=$(redis_recorded_port)
+  if [ "$(redis-cli -h 127.0.0.1 -p "$port" config get appendonly | sed -n 2p)" != yes ]; then
+    redis-cli -h 127.0.0.1 -p "$port" config set appendfsync everysec >/dev/null
+    redis-cli -h 127.0.0.1 -p "$port" config set appendonly yes >/dev/null
+    ok "Redis persistence on (append-only file in .local/redis)"
+  fi
 }
 
 start_redis() {
@@ -175,6 +191,7 @@ start_redis() {
     moved_from=$(redis_recorded_port)
     if [ "$moved_from" = "$REDIS_PORT" ]; then
       echo "$REDIS_PORT" >"$REDIS_DIR/redis.port"  # one started before the port was recorded
+      redis_persistence_upgrade
       ok "Redis running on 127.0.0.1:$REDIS_PORT"; return
     fi
     refuse_busy_port "$REDIS_PORT" Redis KMEME_REDIS_PORT
@@ -182,8 +199,9 @@ start_redis() {
   fi
   refuse_busy_port "$REDIS_PORT" Redis KMEME_REDIS_PORT
   echo "$REDIS_PORT" >"$REDIS_DIR/redis.port"
-  redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --daemonize yes --dir "$REDIS_DIR" \
-    --pidfile "$REDIS_DIR/redis.pid" --logfile "$REDIS_DIR/redis.log" --save "" --appendonly no >/dev/null
+  # Persistence (AOF) comes from scripts/redis.conf, as in docker-compose.yml; the rest is this checkout's.
+  redis-server "$ROOT/scripts/redis.conf" --bind 127.0.0.1 --port "$REDIS_PORT" --daemonize yes --dir "$REDIS_DIR" \
+    --pidfile "$REDIS_DIR/redis.pid" --logfile "$REDIS_DIR/redis.log" >/dev/null
   for _ in $(seq 50); do redis_running && break; sleep 0.1; done
   redis_running || { tail -n 20 "$REDIS_DIR/redis.log" >&2; fail "Redis did not start (log above)"; }
   if [ -n "$moved_from" ]; then ok "Redis moved from 127.0.0.1:$moved_from to 127.0.0.1:$REDIS_PORT"; else ok "Redis started on 127.0.0.1:$REDIS_PORT"; fi
@@ -248,5 +266,30 @@ case "${1:-start}" in
     ! pg_running || echo postgres
     ! redis_running || echo redis
     ;;
-  *) echo "usage: $0 start|stop [postgres] [redis]|status|running" >&2; exit 2 ;;
+  backup|backups|restore)
+    if [ -n "$(env_value DATABASE_URL)" ]; then
+      fail "DATABASE_URL points at another server: back it up where it runs (README, \"Backups and restore\")"
+    fi
+    [ -f "$PGDATA/PG_VERSION" ] || fail "no local cluster in .local/postgres yet: run 'make services' first"
+    case "$1" in
+      backup)
+        pg_running || fail "PostgreSQL is not running: 'make services' first"
+        backup_run "${2:-full}" ;;
+      backups) backups_list ;;
+      restore)
+        target=${2:-}
+        pgbr_stanza_exists || fail "no pgBackRest stanza yet: run 'make services' first"
+        step "Restoring .local/postgres to ${target:-the end of the archived WAL} (this replaces the cluster's data)"
+        restore_started=$SECONDS
+        if pg_running; then  # a target in the WAL segment still being written must be archived to be reached
+          pg_archive_flush 60 || echo "  ! the newest WAL could not be archived: the restore reaches only what the archive holds" >&2
+        fi
+        stop_postgres
+        PG_START_TIMEOUT=3600 restore_run "$target" pg_start
+        ok "PostgreSQL accepts queries on 127.0.0.1:$PG_PORT again, $((SECONDS - restore_started))s after the restore began"
+        ok "$(restore_report)"
+        ;;
+    esac
+    ;;
+  *) echo "usage: $0 start|stop [postgres] [redis]|status|running|backup [full|diff|incr]|backups|restore [TIME]" >&2; exit 2 ;;
 esac
