@@ -435,6 +435,18 @@ PROCRASTINATE_WORKER_DEFAULTS = {
     "stalled_worker_timeout": JOB_STALLED_AFTER_S,
 }
 
+# --- Backups (kmeme.backups; README, "Backups and restore") -------------------------------------
+# The pgBackRest configuration the nightly job (kmeme.tasks.db_backup_nightly) backs up with. Local development: the
+# one scripts/backup.sh writes for this checkout's cluster. Where the database runs on another host or is managed,
+# leave it empty: backups are then taken there (the database host's cron, or the provider's PITR).
+_LOCAL_PGBACKREST_CONFIG = BASE_DIR / ".local" / "pgbackrest" / "pgbackrest.conf"
+PGBACKREST_CONFIG = env.str(
+    "PGBACKREST_CONFIG",
+    default=str(_LOCAL_PGBACKREST_CONFIG) if DEBUG and not env.str("DATABASE_URL", default="") else "",
+)
+PGBACKREST_STANZA = env.str("PGBACKREST_STANZA", default="kmeme")
+PGBACKREST_TIMEOUT_S = env.float("PGBACKREST_TIMEOUT_S", default=4 * 3600.0)
+
 # Debian 12 ships GDAL 3.6; Django asks for 3.9+ so GDAL can be told to refuse file and network
 # access while parsing spatial references. Nothing here hands user text to GDAL: positions arrive
 # as numeric longitude/latitude and become GEOS points, and SRIDs are fixed integers.

@@ -9,6 +9,7 @@ from django.db import connection
 from procrastinate import JobContext
 from procrastinate.contrib.django import app
 
+from kmeme.backups import backup_run
 from kmeme.idempotency import idempotency_records_prune
 
 JOB_RETENTION_HOURS = 24 * 14
@@ -49,3 +50,13 @@ def idempotency_keys_prune(timestamp: int) -> None:
         idempotency_records_prune()
     finally:
         connection.close()
+
+
+# Nightly, at a quiet hour, off the hour. WAL is archived continuously by PostgreSQL itself (archive_command); this
+# full backup bounds how much WAL a restore replays, and lets pgBackRest expire what its retention no longer keeps.
+@app.periodic(cron="23 2 * * *")
+@app.task(queue="maintenance", queueing_lock="db_backup_nightly")
+def db_backup_nightly(timestamp: int) -> None:
+    """A full pgBackRest backup of the database, where this worker can take it (kmeme.backups). A failure raises:
+    the job is marked failed, its error logged, and failed jobs are kept for someone to look at (jobs_prune)."""
+    backup_run(kind="full")

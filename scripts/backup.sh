@@ -14,7 +14,8 @@ ARCHIVE_TIMEOUT_S=60                           # a WAL segment is shipped at lea
 PG_ARCHIVE_CONF=kmeme-archive.conf              # in $PGDATA, included by postgresql.conf
 
 pgbr_conf() { printf '%s' "$PGBR_DIR/pgbackrest.conf"; }
-pgbr() { as_pg pgbackrest --config="$(pgbr_conf)" --stanza="$STANZA" "$@"; }
+# In UTC: backup labels carry the local time and must increase whoever runs pgBackRest (kmeme.backups does the same).
+pgbr() { TZ=UTC as_pg pgbackrest --config="$(pgbr_conf)" --stanza="$STANZA" "$@"; }
 pg_sql() { as_pg "$PG_BIN/psql" -h "$PGRUN" -p "$PG_PORT" -U kmeme -d "${PG_SQL_DB:-postgres}" -XAtqc "$1"; }
 
 # Writes $PGBR_DIR/pgbackrest.conf (only when it changes: the port may move between starts).

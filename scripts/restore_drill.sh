@@ -43,7 +43,7 @@ fi
 command -v pgbackrest >/dev/null || fail "pgbackrest is not installed: run 'make provision'"
 
 PG_BIN=/usr/lib/postgresql/15/bin
-DRILL=$ROOT/.local/drill
+DRILL=${DRILL_DIR:-$ROOT/.local/drill}  # the tests give theirs another folder
 PGDATA=$DRILL/postgres
 PGRUN=$DRILL/run
 PGBR_DIR=$DRILL/pgbackrest
@@ -97,10 +97,10 @@ if [ "$(id -u)" = 0 ]; then
   d=$ROOT; while [ "$d" != / ]; do chmod o+x "$d" 2>/dev/null || true; d=$(dirname "$d"); done
 fi
 mkdir -p "$PGDATA" "$PGRUN"
-chmod o+x "$ROOT/.local" "$DRILL"
+chmod o+x "$(dirname "$DRILL")" "$DRILL"
 [ "$(id -u)" = 0 ] && chown postgres: "$DRILL" "$PGDATA" "$PGRUN"
 
-step "1. A scratch cluster on 127.0.0.1:$PG_PORT (.local/drill), archiving like 'make services', and a full backup"
+step "1. A scratch cluster on 127.0.0.1:$PG_PORT (${DRILL#"$ROOT/"}), archiving like 'make services', and a full backup"
 as_pg "$PG_BIN/initdb" -D "$PGDATA" -U kmeme -E UTF8 --locale=C.UTF-8 --auth-local=trust --auth-host=reject >/dev/null
 as_pg tee -a "$PGDATA/postgresql.conf" >/dev/null <<CONF
 listen_addresses = ''
