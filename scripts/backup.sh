@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Continuous archiving and point-in-time restore with pgBackRest, for a cluster this checkout runs
 # (sourced, not run: by scripts/services.sh for .local/postgres, by scripts/restore_drill.sh for its scratch cluster).
 #
