@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from accounts.services import audit_log_record
 from campaigns.models import Participation, ParticipationStatus
+from campaigns.stats import campaign_stats_invalidate
 from genealogy.models import NodePerformanceSnapshot
 
 logger = logging.getLogger("kmeme.campaigns")
@@ -102,6 +103,8 @@ def participations_certify_due(*, at: datetime | None = None) -> CertifyReport:
             Participation.objects.bulk_update(
                 batch, ["status", "k_success_at", "k_success_views", "k_success_by", "updated_at"]
             )
+            for campaign_id in {p.campaign_id for p in batch}:
+                campaign_stats_invalidate(campaign_id=campaign_id)
         report.certified += len(batch)
         if len(batch) < BATCH:
             break

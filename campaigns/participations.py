@@ -27,6 +27,7 @@ from campaigns.models import (
     ParticipationStatus,
     VerificationResult,
 )
+from campaigns.stats import campaign_stats_invalidate
 from kmeme.errors import ApplicationError
 from remix.forks import fork_update
 from remix.models import Layer, NodeStatus, RemixNode
@@ -78,6 +79,7 @@ def participation_join(*, campaign: Campaign, creator: User, at: datetime | None
             "You have already joined this campaign.", code="already_participating", status_code=409
         ) from exc
     audit_log_record(actor=creator, action="participation.join", target=participation, details={})
+    campaign_stats_invalidate(campaign_id=campaign.pk)
     return participation
 
 
@@ -219,6 +221,7 @@ def participation_verify(*, participation: Participation, at: datetime | None = 
     participation.location = nearest
     participation.distance_m = round(nearest.distance.m, 1) if nearest is not None else None
     participation.verified_at = now
+    campaign_stats_invalidate(campaign_id=participation.campaign_id)
     participation.save(
         update_fields=[
             "verification_result",
@@ -241,6 +244,7 @@ def _participation_decide(
     locked.status = to
     locked.decision_reason = reason
     locked.save(update_fields=["status", "decision_reason", "updated_at"])
+    campaign_stats_invalidate(campaign_id=locked.campaign_id)
     audit_log_record(actor=actor, action=action, target=locked, details={"from": before, "to": to, "reason": reason})
     participation.status, participation.updated_at = locked.status, locked.updated_at
     participation.decision_reason = locked.decision_reason
@@ -299,6 +303,7 @@ def participation_certify(*, participation: Participation, actor: User, reason: 
     locked.save(
         update_fields=["status", "k_success_at", "k_success_by", "k_success_views", "decision_reason", "updated_at"]
     )
+    campaign_stats_invalidate(campaign_id=locked.campaign_id)
     audit_log_record(
         actor=actor,
         action="participation.certify",

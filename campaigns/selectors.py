@@ -28,7 +28,8 @@ def campaigns_near(
     *, latitude: float, longitude: float, radius_m: float, at: datetime | None = None, limit: int = NEAR_LIMIT
 ) -> list[Campaign]:
     """Running campaigns with a location within `radius_m` of the point, nearest first, each annotated with
-    `distance_m` (to its nearest location) and `nearest_location_id`.
+    `distance_m` (to its nearest location, on the sphere: within 0.3 % of the spheroid) and
+    `nearest_location_id`.
 
     The locations are read nearest first from the GiST index (a KNN scan, `<->`, bounded by ST_DWithin), a page at
     a time, until `limit` distinct campaigns are found or the radius is exhausted: the cost follows the number of
@@ -36,12 +37,12 @@ def campaigns_near(
     now = at or timezone.now()
     here = f"SRID=4326;POINT({float(longitude)!r} {float(latitude)!r})"
     nearest: dict[int, tuple[float, int]] = {}
-    page, offset = max(limit * 10, 100), 0
+    page, offset = max(limit * 4, 100), 0
     with connection.cursor() as cursor:
         while len(nearest) < limit:
             cursor.execute(
                 """
-                SELECT l.campaign_id, l.id, ST_Distance(l.point, %(here)s::geography)
+                SELECT l.campaign_id, l.id, ST_Distance(l.point, %(here)s::geography, false)
                 FROM campaigns_campaignlocation l JOIN campaigns_campaign c ON c.id = l.campaign_id
                 WHERE c.status = %(active)s AND c.starts_at <= %(now)s AND c.ends_at >= %(now)s
                   AND ST_DWithin(l.point, %(here)s::geography, %(radius)s)

@@ -15,6 +15,7 @@ from campaigns.models import (
     CampaignLocation,
     CampaignStatus,
 )
+from campaigns.stats import campaign_stats_invalidate
 from kmeme.changes import changes_apply
 from kmeme.errors import ApplicationError
 from remix.models import Layer, NodeStatus, RemixNode
@@ -251,6 +252,7 @@ def campaign_location_save(
     location.point, location.radius_m = point, radius_m
     location.full_clean()
     location.save()
+    campaign_stats_invalidate(campaign_id=campaign.pk)
     after = _location_facts(location)
     if before != after:
         audit_log_record(
@@ -278,6 +280,7 @@ def campaign_location_delete(*, location: CampaignLocation, actor: User | None) 
         )
     facts = _location_facts(location)
     location.delete()
+    campaign_stats_invalidate(campaign_id=campaign.pk)
     audit_log_record(
         actor=actor,
         action="campaign.location_delete",

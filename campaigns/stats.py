@@ -7,8 +7,9 @@
   today (or its end): submitted (by last submission), verified (by last check), K-Success (by certification), in
   the project's time zone.
 
-Four queries whatever the number of participations: the totals, the locations, their counts, and one pass for
-the three daily series.
+Six queries whatever the number of participations (the totals, the locations, their counts, a grouped count per
+daily series), cached in Redis until a participation of the campaign changes (`campaign_stats_invalidate`, called
+by every service that writes one), the campaign is edited, or the day turns.
 """
 
 from __future__ import annotations
@@ -16,20 +17,58 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db import connection
+from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Count, Q
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from campaigns.models import Campaign, Participation, ParticipationStatus
 
 VERIFIED_STATUSES = (ParticipationStatus.VERIFIED, ParticipationStatus.K_SUCCESS)
+CACHE_TTL_S = 600
 
 
 def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
+def _version_key(campaign_id: int) -> str:
+    return f"campaign-stats-version:{campaign_id}"
+
+
+def campaign_stats_invalidate(*, campaign_id: int) -> None:
+    """A participation of the campaign changed: the cached numbers are stale. Called by every service that writes
+    a participation (campaigns.participations, campaigns.ksuccess)."""
+
+    def bump() -> None:
+        try:
+            cache.incr(_version_key(campaign_id))
+        except ValueError:  # no version yet: set one (what was cached under none is stale now)
+            cache.set(_version_key(campaign_id), 1, None)
+
+    # Now, so this transaction reads fresh numbers; and again after commit, in case another request cached the old
+    # state in between.
+    bump()
+    transaction.on_commit(bump)
+
+
 def campaign_stats(*, campaign: Campaign, at: datetime | None = None) -> dict[str, Any]:
+    """The numbers, from Redis when nothing changed since they were computed (the key carries the campaign's
+    participation version and today's date), else computed (`campaign_stats_compute`) and kept for 10 minutes."""
+    if at is not None:
+        return campaign_stats_compute(campaign=campaign, at=at)
+    version = cache.get(_version_key(campaign.pk), 0)
+    today = timezone.localdate()
+    key = f"campaign-stats:{campaign.pk}:{version}:{today.isoformat()}:{campaign.updated_at.timestamp()}"
+    stats = cache.get(key)
+    if stats is None:
+        stats = campaign_stats_compute(campaign=campaign)
+        cache.set(key, stats, CACHE_TTL_S)
+    return stats
+
+
+def campaign_stats_compute(*, campaign: Campaign, at: datetime | None = None) -> dict[str, Any]:
     now = at or timezone.now()
     rows = Participation.objects.filter(campaign=campaign)
     totals = rows.aggregate(
@@ -71,24 +110,21 @@ def campaign_stats(*, campaign: Campaign, at: datetime | None = None) -> dict[st
     while day <= last and len(days) < 366:
         days[day] = {"date": day.isoformat(), "submitted": 0, "verified": 0, "k_success": 0}
         day += timedelta(days=1)
-    with connection.cursor() as cursor:  # one pass over the campaign's rows for the three series
-        cursor.execute(
-            """
-            SELECT (e.at AT TIME ZONE %(tz)s)::date AS day, e.kind, count(*)
-            FROM campaigns_participation p
-            CROSS JOIN LATERAL (VALUES
-                ('submitted', p.submitted_at),
-                ('verified', CASE WHEN p.status IN ('verified', 'k_success') THEN p.verified_at END),
-                ('k_success', p.k_success_at)
-            ) AS e(kind, at)
-            WHERE p.campaign_id = %(campaign)s AND e.at IS NOT NULL
-            GROUP BY 1, 2
-            """,
-            {"tz": str(tz), "campaign": campaign.pk},
+    for field, key, condition in (
+        ("submitted_at", "submitted", Q(submitted_at__isnull=False)),
+        ("verified_at", "verified", Q(status__in=VERIFIED_STATUSES, verified_at__isnull=False)),
+        ("k_success_at", "k_success", Q(k_success_at__isnull=False)),
+    ):
+        grouped = (
+            rows.filter(condition)
+            .annotate(day=TruncDate(field, tzinfo=tz))
+            .order_by()
+            .values("day")
+            .annotate(n=Count("id"))
         )
-        for day_, kind, n in cursor.fetchall():
-            if day_ in days:
-                days[day_][kind] = n
+        for row in grouped:
+            if row["day"] in days:
+                days[row["day"]][key] = row["n"]
 
     return {
         "campaign": campaign.pk,
