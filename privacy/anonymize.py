@@ -39,6 +39,8 @@ from accounts.services import audit_log_record, user_role_sync
 from campaigns.models import Participation
 from kmeme.errors import ApplicationError
 from kmeme.models import IdempotencyRecord
+from privacy.exports import exports_delete
+from privacy.models import DataExport
 from remix.cache import node_cache_invalidate
 from remix.models import Layer, Mutation, NodeStatus, RemixNode
 
@@ -117,7 +119,9 @@ def user_anonymize(*, user: User, actor: User | None, dry_run: bool = False) -> 
         devices = TOTPDevice.objects.filter(user=user)
         replies = IdempotencyRecord.objects.filter(user=user)
         sessions = _sessions_of(user)
+        exports = DataExport.objects.filter(user=user)
         counts = {
+            "data exports deleted": exports.count(),
             "private forks deleted": deletable_forks.count(),
             "published remixes kept as 'deleted user'": published.count(),
             "claimed positions dropped": positions.count(),
@@ -147,6 +151,7 @@ def user_anonymize(*, user: User, actor: User | None, dry_run: bool = False) -> 
         devices.delete()
         replies.delete()
         Session.objects.filter(session_key__in=sessions).delete()
+        exports_delete(exports=exports)  # the archives held their email and everything else
 
         user.email = f"deleted-{uuid.uuid4().hex}@{DELETED_DOMAIN}"
         user.display_name = DELETED_NAME

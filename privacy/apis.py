@@ -1,15 +1,25 @@
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from uuid import UUID
+
+from django.core.files.storage import default_storage
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from accounts.apis import MeApi
+from kmeme.errors import ApplicationError
 from kmeme.idempotency import IdempotentWritesMixin
 from kmeme.openapi import ERROR_RESPONSES
 from privacy.anonymize import user_anonymize
-from privacy.serializers import CONFIRMATION, AccountDeleteSerializer
+from privacy.exports import export_download_url, export_for_token, export_request
+from privacy.models import DataExport, ExportStatus
+from privacy.serializers import CONFIRMATION, AccountDeleteSerializer, DataExportSerializer
 
 
 class AccountApi(IdempotentWritesMixin, MeApi):
@@ -31,3 +41,80 @@ class AccountApi(IdempotentWritesMixin, MeApi):
         serializer.is_valid(raise_exception=True)
         user_anonymize(user=request.user, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _export_data(request: Request, export: DataExport) -> dict:
+    url, expires = (None, None)
+    if export.status == ExportStatus.READY:
+        url, expires = export_download_url(export=export, request_base=request.build_absolute_uri("/")[:-1])
+    return DataExportSerializer(
+        {
+            **{f: getattr(export, f) for f in ("public_id", "status", "progress", "step", "error", "size")},
+            "created_at": export.created_at,
+            "finished_at": export.finished_at,
+            "expires_at": export.expires_at,
+            "download_url": url,
+            "download_expires_at": expires,
+        }
+    ).data
+
+
+class MyExportsApi(IdempotentWritesMixin, APIView):
+    @extend_schema(
+        operation_id="me_export_create",
+        request=None,
+        responses={
+            202: OpenApiResponse(DataExportSerializer, description="Queued: follow it with GET /me/export/{id}."),
+            200: OpenApiResponse(DataExportSerializer, description="One is already being built: that one."),
+            **ERROR_RESPONSES(401, 429),
+        },
+        description=(
+            "Export everything we hold about you as a ZIP (a JSON file per kind and a README in Korean and English). "
+            "Built by a job; at most 3 a day (429 `throttled`)."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        export, created = export_request(user=request.user)
+        return Response(_export_data(request, export), status=status.HTTP_202_ACCEPTED if created else 200)
+
+
+def _my_export(request: Request, export_id: UUID) -> DataExport:
+    export = DataExport.objects.filter(public_id=export_id, user=request.user).first()
+    if export is None:
+        raise ApplicationError("No such export.", code="not_found", status_code=404)
+    return export
+
+
+class MyExportDetailApi(APIView):
+    @extend_schema(
+        operation_id="me_export_retrieve",
+        responses={200: DataExportSerializer, **ERROR_RESPONSES(401, 404, 429)},
+        description="Progress, and when ready a download link valid for one hour (a fresh one on every call).",
+    )
+    def get(self, request: Request, export_id: UUID) -> Response:
+        return Response(_export_data(request, _my_export(request, export_id)))
+
+
+class MyExportDownloadApi(APIView):
+    """The archive, for the holder of a link from GET /me/export/{id} (valid one hour)."""
+
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="me_export_download",
+        parameters=[OpenApiParameter("token", str, required=True, description="From `download_url`.")],
+        responses={
+            (200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY, description="The ZIP archive."),
+            **ERROR_RESPONSES(404, 429),
+        },
+    )
+    def get(self, request: Request, export_id: UUID):
+        export = DataExport.objects.filter(public_id=export_id, status=ExportStatus.READY).first()
+        token = request.query_params.get("token", "")
+        if export is None or not export_for_token(export=export, token=token):
+            raise ApplicationError("This link is invalid or has expired.", code="not_found", status_code=404)
+        response = FileResponse(default_storage.open(export.storage_key, "rb"), content_type="application/zip")
+        response["Content-Disposition"] = f'attachment; filename="kmeme-data-{export.public_id}.zip"'
+        response["Cache-Control"] = "private, no-store"
+        return response

@@ -1,7 +1,10 @@
 from django.urls import path
 
-from privacy.apis import AccountApi
+from privacy.apis import AccountApi, MyExportDetailApi, MyExportDownloadApi, MyExportsApi
 
 urlpatterns = [
     path("me", AccountApi.as_view(), name="me"),
+    path("me/export", MyExportsApi.as_view(), name="my-exports"),
+    path("me/export/<uuid:export_id>", MyExportDetailApi.as_view(), name="my-export"),
+    path("me/export/<uuid:export_id>/download", MyExportDownloadApi.as_view(), name="my-export-download"),
 ]

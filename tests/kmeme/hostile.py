@@ -21,6 +21,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 
 from accounts.models import AuditLog, Consent, User
 from campaigns.models import Campaign, CampaignLocation, Participation
+from privacy.models import DataExport
 from remix.models import Mutation, RemixBrief, RemixNode, VideoAnalysis
 
 # Bounded so that the suites together take seconds: each example is a real request on the real stack. The examples
@@ -179,6 +180,7 @@ WRITTEN: tuple[type[Model], ...] = (
     CampaignLocation,
     Participation,
     Consent,
+    DataExport,
 )
 
 

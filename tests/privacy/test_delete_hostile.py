@@ -11,7 +11,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import Role, User
 from tests.accounts.factories import UserFactory
-from tests.kmeme.hostile import HOSTILE, assert_handled, bodies, content_types
+from tests.kmeme.hostile import HOSTILE, assert_handled, bodies, content_types, hostile_text, quoted
 
 pytestmark = pytest.mark.django_db
 
@@ -35,3 +35,20 @@ def test_delete_me(creator, body, content_type, signed_in):
         User.objects.filter(pk=creator.pk).update(anonymized_at=None, is_active=True)  # the next example again
     else:
         assert creator.anonymized_at is None and creator.is_active
+
+
+@HOSTILE
+@given(
+    body=bodies({}),
+    content_type=content_types,
+    signed_in=st.booleans(),
+    path=st.sampled_from(["/api/v1/me/export", "/api/v1/me/export/00000000-0000-0000-0000-000000000000"]),
+    query=hostile_text,
+)
+def test_export_paths(creator, body, content_type, signed_in, path, query):
+    cache.delete_pattern("*")
+    client = APIClient()
+    if signed_in:
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(creator).access_token}")
+    assert_handled(lambda: client.generic("POST", path, body, content_type=content_type))
+    assert_handled(lambda: client.get(f"{path}/download?token={quoted(query)}"))

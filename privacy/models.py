@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class ExportStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Being built"
+    READY = "ready", "Ready to download"
+    FAILED = "failed", "Failed"
+
+
+class DataExport(models.Model):
+    """One archive of everything we hold about a user (data portability), built by a job."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="data_exports")
+    status = models.CharField(max_length=8, choices=ExportStatus.choices, default=ExportStatus.QUEUED, db_index=True)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="0–100.")
+    step = models.CharField(max_length=80, blank=True, help_text="What the job is doing now.")
+    error = models.TextField(blank=True)
+    storage_key = models.CharField(max_length=300, blank=True)
+    size = models.PositiveBigIntegerField(null=True, blank=True)
+    files = models.PositiveSmallIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="The archive is deleted then.")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"export #{self.pk} ({self.status})"
