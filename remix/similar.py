@@ -4,7 +4,8 @@ An HNSW scan walks the graph to the `hnsw.ef_search` nearest candidates and only
 clause. Most nodes are not published, so a plain scan would hand back mostly rows the filter throws away,
 and fewer than k results. pgvector 0.8's iterative scan keeps walking until k rows pass the filter.
 `relaxed_order` is the faster mode but may return rows slightly out of distance order, so the few rows are
-re-sorted here. The measured effect of these settings is in benchmarks/similar.py.
+re-sorted here. When the walk still finds fewer than k rows (a small catalogue, or an index full of dead
+entries), the exact ranking is used instead. The measured effect of these settings is in benchmarks/similar.py.
 """
 
 from __future__ import annotations
@@ -73,6 +74,12 @@ def _search(*, node: RemixNode, k: int, exact: bool) -> list[tuple[RemixNode, fl
         return []
     with _planner_settings(_search_settings(k=k, exact=exact)):
         rows = list(_similar_queryset(node=node, k=k, exact=exact))
+    if len(rows) < k and not exact:
+        # Fewer than k: either the catalogue is that small, or the graph walk gave up (an index full of dead
+        # entries stops the iterative scan at hnsw.max_scan_tuples before vacuum clears them). The exact ranking
+        # answers both correctly; on a catalogue of k or more published nodes it is rarely needed.
+        with _planner_settings(_search_settings(k=k, exact=True)):
+            rows = list(_similar_queryset(node=node, k=k, exact=True))
     rows.sort(key=lambda row: (row.distance, row.pk))  # relaxed_order: exact order, ties by id
     return [(row, 1.0 - row.distance) for row in rows]
 
