@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 import ipaddress
+from uuid import UUID
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -10,7 +13,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.auth import firebase_token_verify
-from accounts.selectors import consent_states
+from accounts.models import Upload
+from accounts.selectors import consent_states, upload_for_owner
 from accounts.serializers import (
     AuthSessionSerializer,
     ConsentDecisionSerializer,
@@ -19,10 +23,16 @@ from accounts.serializers import (
     MeSerializer,
     RefreshTokenSerializer,
     TokenPairSerializer,
+    UploadSerializer,
+    UploadStartSerializer,
+    UploadTicketSerializer,
 )
 from accounts.services import consent_decide
 from accounts.signin import auth_logout, auth_tokens_issue, auth_tokens_refresh, user_from_firebase
+from accounts.uploads import UPLOAD_CONTENT_TYPES, upload_confirm, upload_for_token, upload_receive, upload_start
+from kmeme.errors import ApplicationError
 from kmeme.idempotency import IdempotentWritesMixin
+from kmeme.limits import rate_limits_check, rate_text
 from kmeme.openapi import ERROR_RESPONSES, ErrorSerializer
 from kmeme.throttles import AuthThrottle, with_default_throttles
 
@@ -156,4 +166,116 @@ class LogoutApi(IdempotentWritesMixin, APIView):
         serializer = RefreshTokenSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         auth_logout(user=request.user, refresh=serializer.validated_data["refresh"], ip=_client_ip(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Uploads ---------------------------------------------------------------------------------------------------------
+
+
+def _own_upload(request: Request, upload_id: UUID) -> Upload:
+    upload = upload_for_owner(owner=request.user, public_id=upload_id)
+    if upload is None:
+        raise ApplicationError("No such upload.", code="not_found", status_code=404)
+    return upload
+
+
+class UploadCreateApi(IdempotentWritesMixin, APIView):
+    """Start a video upload: where to send the file, valid for an hour, once."""
+
+    @extend_schema(
+        operation_id="uploads_create",
+        request=UploadStartSerializer,
+        responses={201: UploadTicketSerializer, **ERROR_RESPONSES(400, 401, 413, 429)},
+        description=(
+            "Declares the file (name, type, exact size) and answers where to send it: with media on S3 a presigned "
+            "POST (`method` POST, `url`, `fields`: send a multipart form with every field as given and the file last, "
+            "as `file`); S3 refuses any other key, type or size. In local development, the project's own signed URL "
+            "(`method` PUT, the file as the body with `headers`). Either works for "
+            f"{settings.UPLOAD_URL_TTL_S} s and once; then `POST /uploads/{{id}}/complete`. Types: "
+            f"{', '.join(UPLOAD_CONTENT_TYPES)} (400 `unsupported_upload_type`); size 1 to "
+            f"{settings.UPLOAD_MAX_BYTES} bytes (413 `upload_too_large`). Limits: "
+            f"{' and '.join(map(rate_text, settings.UPLOAD_RATE_LIMITS))} per user (429 `throttled`), and at most "
+            f"{settings.UPLOAD_PENDING_MAX} unfinished uploads whose URLs still work (429 `too_many_pending_uploads`)."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        serializer = UploadStartSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        rate_limits_check(request=request, group="uploads", rates=settings.UPLOAD_RATE_LIMITS)
+        ticket = upload_start(owner=request.user, **serializer.validated_data)
+        body = {
+            "upload": ticket.upload,
+            "method": ticket.method,
+            "url": request.build_absolute_uri(ticket.url),  # an S3 URL is absolute already, and kept as it is
+            "fields": ticket.fields,
+            "headers": ticket.headers,
+            "expires_at": ticket.expires_at,
+        }
+        return Response(UploadTicketSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+class UploadDetailApi(APIView):
+    """One of your uploads (404 for anyone else's)."""
+
+    @extend_schema(operation_id="uploads_retrieve", responses={200: UploadSerializer, **ERROR_RESPONSES(401, 404, 429)})
+    def get(self, request: Request, upload_id: UUID) -> Response:
+        return Response(UploadSerializer(_own_upload(request, upload_id)).data)
+
+
+class UploadCompleteApi(IdempotentWritesMixin, APIView):
+    """Say the file is sent: it is checked in storage and the upload becomes `uploaded`."""
+
+    @extend_schema(
+        operation_id="uploads_complete",
+        request=None,
+        responses={200: UploadSerializer, **ERROR_RESPONSES(401, 404, 409, 429)},
+        description=(
+            "Takes no body. The stored file must have the declared type and size: 409 `upload_missing` (nothing sent "
+            "yet), `upload_mismatch` (it differs, and was deleted: upload again), `upload_expired`. Completing an "
+            "uploaded upload again answers it as it is. Only an `uploaded` upload can be used, by you alone."
+        ),
+    )
+    def post(self, request: Request, upload_id: UUID) -> Response:
+        upload = upload_confirm(upload=_own_upload(request, upload_id), user=request.user)
+        return Response(UploadSerializer(upload).data)
+
+
+class UploadContentApi(APIView):
+    """The local-development upload URL (media not on S3): the file as the raw body of a PUT, once."""
+
+    # The signed token in the URL is the authority, as with a presigned S3 URL: no session or token is needed.
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+    parser_classes: list[type] = []  # the body is streamed to storage, never parsed nor held in memory
+
+    @extend_schema(
+        operation_id="uploads_content",
+        request={content_type: OpenApiTypes.BINARY for content_type in UPLOAD_CONTENT_TYPES},
+        parameters=[
+            OpenApiParameter(
+                "token", str, OpenApiParameter.QUERY, required=True, description="From the upload's `url`."
+            )
+        ],
+        responses={
+            204: OpenApiResponse(description="Stored; now `POST /uploads/{id}/complete`."),
+            **ERROR_RESPONSES(400, 403, 409, 413, 429),
+            (411, "application/json"): OpenApiResponse(
+                ErrorSerializer, description="No Content-Length header (`length_required`)."
+            ),
+        },
+        description=(
+            "Only for the `url` that `POST /uploads` answered with `method` PUT. The body is the file, with the "
+            "declared `Content-Type` (400 `upload_type_mismatch`) and exactly the declared size (413 "
+            "`upload_too_large`, 400 `upload_incomplete`). 403 `upload_url_invalid` for a token that is not this "
+            "upload's, `upload_url_expired` after an hour; 409 `upload_url_used` once the file is stored."
+        ),
+    )
+    def put(self, request: Request, upload_id: UUID) -> Response:
+        upload = upload_for_token(upload_id=upload_id, token=request.query_params.get("token", ""))
+        raw = request._request
+        try:
+            length: int | None = int(raw.META["CONTENT_LENGTH"])
+        except (KeyError, ValueError):
+            length = None
+        upload_receive(upload=upload, content_type=raw.content_type or "", content_length=length, stream=raw)
         return Response(status=status.HTTP_204_NO_CONTENT)

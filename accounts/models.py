@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.conf import settings
@@ -160,3 +161,41 @@ class AuditPersonal(models.Model):
 
     def __str__(self) -> str:
         return f"personal details of audit #{self.entry_id}"
+
+
+class UploadStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    UPLOADED = "uploaded", "Uploaded"
+    EXPIRED = "expired", "Expired"
+
+
+class Upload(models.Model):
+    """A video a user uploads straight to media storage (a presigned S3 POST, or the project's own signed URL in
+    local development), then confirms. Only its owner may read or use it (accounts.uploads)."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="uploads")
+    key = models.CharField(max_length=512, unique=True, editable=False, help_text="user_content/{user}/{uuid}/{name}")
+    original_filename = models.CharField(max_length=255, blank=True, editable=False)
+    filename = models.CharField(max_length=120, editable=False, help_text="The sanitised name the key ends with.")
+    content_type = models.CharField(max_length=64, editable=False)
+    size = models.PositiveBigIntegerField(editable=False, help_text="Declared by the client; the policy enforces it.")
+    status = models.CharField(
+        max_length=16, choices=UploadStatus.choices, default=UploadStatus.PENDING, db_index=True, editable=False
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    expires_at = models.DateTimeField(editable=False, help_text="When the upload URL stops working.")
+    uploaded_at = models.DateTimeField(null=True, blank=True, editable=False)
+    actual_size = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["owner", "status", "-expires_at"], name="upload_owner_pending")]
+        constraints = [models.CheckConstraint(condition=models.Q(size__gte=1), name="upload_size_positive")]
+
+    def __str__(self) -> str:
+        return f"upload {self.public_id} ({self.status})"
+
+    def audit_repr(self) -> str:
+        """Named by id: its filename is its owner's own writing."""
+        return f"upload {self.public_id}"

@@ -5,7 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import QuerySet
 
-from accounts.models import AuditLog, Consent, ConsentKind, User
+from accounts.models import AuditLog, Consent, ConsentKind, Upload, User
 
 
 def consent_current(*, user: User, kind: str) -> Consent | None:
@@ -45,3 +45,10 @@ def consent_states(*, user: User) -> list[dict[str, Any]]:
             }
         )
     return states
+
+
+def upload_for_owner(*, owner: User, public_id: Any) -> Upload | None:
+    """One of `owner`'s uploads by its public id; None for anyone else's (their existence is not revealed)."""
+    if not owner.is_authenticated:
+        return None
+    return Upload.objects.filter(owner=owner, public_id=public_id).first()

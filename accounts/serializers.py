@@ -1,6 +1,8 @@
+from django.conf import settings
 from rest_framework import serializers
 
-from accounts.models import ConsentKind, User
+from accounts.models import ConsentKind, Upload, User
+from accounts.uploads import FILENAME_MAX_CHARS, UPLOAD_CONTENT_TYPES
 from kmeme.serializers import StrictSerializer
 
 
@@ -67,3 +69,47 @@ class ConsentStateSerializer(serializers.Serializer):
     in_force = serializers.BooleanField(
         read_only=True, help_text="True when you granted it on the current terms: what features that need it check."
     )
+
+
+class UploadStartSerializer(StrictSerializer):
+    filename = serializers.CharField(
+        max_length=255,
+        trim_whitespace=False,
+        help_text=(
+            "The file's name on the device. Stored keys use a safe version of it: the last path part, Unicode NFKC, "
+            f"letters, digits, `-`, `_`, `.` only, at most {FILENAME_MAX_CHARS} characters, with the extension "
+            "of `content_type`."
+        ),
+    )
+    content_type = serializers.ChoiceField(
+        choices=list(UPLOAD_CONTENT_TYPES), help_text="The video's type; the upload must be sent with exactly this."
+    )
+    size = serializers.IntegerField(
+        min_value=1,
+        help_text=f"The file's exact size in bytes, 1 to {settings.UPLOAD_MAX_BYTES} (413 `upload_too_large` past it); "
+        "the upload must be exactly this size.",
+    )
+
+
+class UploadSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+
+    class Meta:
+        model = Upload
+        fields = ["id", "filename", "content_type", "size", "status", "created_at", "expires_at", "uploaded_at"]
+        read_only_fields = fields
+
+
+class UploadTicketSerializer(serializers.Serializer):
+    upload = UploadSerializer(help_text="The upload, `pending` until you complete it.")
+    method = serializers.ChoiceField(
+        choices=["POST", "PUT"],
+        help_text="`POST`: a multipart form to `url` with `fields` first and the file last, as `file` (S3). `PUT`: the "
+        "file as the raw body to `url`, with `headers` (local development).",
+    )
+    url = serializers.URLField(help_text="Where to send the file; it works until `expires_at`, once.")
+    fields = serializers.DictField(
+        child=serializers.CharField(), help_text="Form fields to send as they are (POST); empty for PUT."
+    )
+    headers = serializers.DictField(child=serializers.CharField(), help_text="Headers to send (PUT); empty for POST.")
+    expires_at = serializers.DateTimeField()

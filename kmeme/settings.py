@@ -223,12 +223,28 @@ if AWS_STORAGE_BUCKET_NAME:
             "secret_key": env.str("AWS_SECRET_ACCESS_KEY"),
             "region_name": env.str("AWS_S3_REGION_NAME"),
             "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default="") or None,
+            "signature_version": "s3v4",
             "default_acl": None,
             "querystring_expire": 3600,  # presigned links valid 1 h
             "url_protocol": "https:",
             "file_overwrite": False,
         },
     }
+# An S3-compatible endpoint other than AWS's own (MinIO, SeaweedFS, the test suite's loopback server). Uploads hand
+# out presigned URLs on https only; an http endpoint is for tests and local development, never production.
+AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default="")
+if AWS_S3_ENDPOINT_URL and not AWS_S3_ENDPOINT_URL.startswith("https://") and not DEBUG:
+    raise ImproperlyConfigured("AWS_S3_ENDPOINT_URL must be https in production: upload URLs are handed to browsers.")
+# Video uploads (accounts.uploads; README, "Uploads"): the largest file, how long an upload URL works, and how many
+# uploads one user may have started and not yet finished (whose URLs still work) at once.
+UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=200 * 1024 * 1024)
+UPLOAD_URL_TTL_S = env.int("UPLOAD_URL_TTL_S", default=3600)
+UPLOAD_PENDING_MAX = env.int("UPLOAD_PENDING_MAX", default=5)
+UPLOAD_RATE_LIMITS = env.list("UPLOAD_RATE_LIMITS", default=["20/h"])
+if UPLOAD_MAX_BYTES < 1 or UPLOAD_URL_TTL_S < 60 or UPLOAD_PENDING_MAX < 1:
+    raise ImproperlyConfigured(
+        "UPLOAD_MAX_BYTES and UPLOAD_PENDING_MAX must be positive, UPLOAD_URL_TTL_S at least 60."
+    )
 STORAGES = {
     "default": _default_storage,
     "staticfiles": {
