@@ -232,7 +232,7 @@ if AWS_STORAGE_BUCKET_NAME:
     }
 # An S3-compatible endpoint other than AWS's own (MinIO, SeaweedFS, the test suite's loopback server). Uploads hand
 # out presigned URLs on https only; an http endpoint is for tests and local development, never production.
-AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default="")
+AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default="") or None  # django-storages reads it too
 if AWS_S3_ENDPOINT_URL and not AWS_S3_ENDPOINT_URL.startswith("https://") and not DEBUG:
     raise ImproperlyConfigured("AWS_S3_ENDPOINT_URL must be https in production: upload URLs are handed to browsers.")
 # Video uploads (accounts.uploads; README, "Uploads"): the largest file, how long an upload URL works, and how many

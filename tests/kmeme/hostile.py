@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from procrastinate.contrib.django.models import ProcrastinateJob
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from accounts.models import AuditLog, Consent, User
+from accounts.models import AuditLog, Consent, Upload, User
 from campaigns.models import Campaign, CampaignLocation, Participation
 from privacy.models import DataExport
 from remix.models import Mutation, RemixBrief, RemixNode, VideoAnalysis
@@ -181,6 +181,7 @@ WRITTEN: tuple[type[Model], ...] = (
     Participation,
     Consent,
     DataExport,
+    Upload,
 )
 
 
@@ -196,6 +197,7 @@ def rows() -> dict[str, Any]:
     counts["last node change"] = RemixNode.objects.aggregate(last=Max("updated_at"))["last"]
     counts["last campaign change"] = Campaign.objects.aggregate(last=Max("updated_at"))["last"]
     counts["last participation change"] = Participation.objects.aggregate(last=Max("updated_at"))["last"]
+    counts["uploads completed"] = Upload.objects.filter(status="uploaded").count()
     return counts
 
 
