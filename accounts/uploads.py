@@ -306,10 +306,3 @@ def upload_confirm(*, upload: Upload, user: User) -> Upload:
     locked.save(update_fields=["status", "uploaded_at", "actual_size"])
     audit_log_record(actor=user, action="upload.complete", target=locked, details={"size": size})
     return locked
-
-
-def uploads_expire(*, now: datetime | None = None) -> int:
-    """Mark pending uploads whose URL has expired as `expired` (they were never confirmed). Returns how many."""
-    return Upload.objects.filter(status=UploadStatus.PENDING, expires_at__lte=now or timezone.now()).update(
-        status=UploadStatus.EXPIRED
-    )
