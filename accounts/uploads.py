@@ -306,3 +306,13 @@ def upload_confirm(*, upload: Upload, user: User) -> Upload:
     locked.save(update_fields=["status", "uploaded_at", "actual_size"])
     audit_log_record(actor=user, action="upload.complete", target=locked, details={"size": size})
     return locked
+
+
+def uploads_delete(*, owner: User) -> int:
+    """Delete every upload of `owner`, stored objects included (their account is being forgotten)."""
+    storage, count = _storage(), 0
+    for upload in Upload.objects.filter(owner=owner):
+        storage.delete(upload.key)
+        upload.delete()
+        count += 1
+    return count

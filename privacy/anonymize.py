@@ -34,8 +34,9 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from accounts.models import AuditPersonal, Role, User
+from accounts.models import AuditPersonal, Role, Upload, User
 from accounts.services import audit_log_record, user_role_sync
+from accounts.uploads import uploads_delete
 from campaigns.models import Participation
 from kmeme.errors import ApplicationError
 from kmeme.models import IdempotencyRecord
@@ -121,6 +122,7 @@ def user_anonymize(*, user: User, actor: User | None, dry_run: bool = False) -> 
         sessions = _sessions_of(user)
         exports = DataExport.objects.filter(user=user)
         counts = {
+            "uploads deleted": Upload.objects.filter(owner=user).count(),
             "data exports deleted": exports.count(),
             "private forks deleted": deletable_forks.count(),
             "published remixes kept as 'deleted user'": published.count(),
@@ -152,6 +154,7 @@ def user_anonymize(*, user: User, actor: User | None, dry_run: bool = False) -> 
         replies.delete()
         Session.objects.filter(session_key__in=sessions).delete()
         exports_delete(exports=exports)  # the archives held their email and everything else
+        uploads_delete(owner=user)  # their own videos, stored objects included
 
         user.email = f"deleted-{uuid.uuid4().hex}@{DELETED_DOMAIN}"
         user.display_name = DELETED_NAME

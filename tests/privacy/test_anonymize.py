@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.db import connection
 from rest_framework.test import APIClient
 
-from accounts.models import AuditLog, Role, User
+from accounts.models import AuditLog, Role, Upload, User
 from campaigns.models import Participation
 from privacy.anonymize import user_anonymize
 from remix.models import RemixNode
@@ -97,6 +97,12 @@ def mina(firebase_emulator, client):
         "longitude": 127.0561,
     }
     assert api.post(f"/api/v1/campaigns/{campaign.pk}/submission", entry, format="json").json()["status"] == "verified"
+    started = api.post(
+        "/api/v1/uploads",
+        {"filename": f"{NAME} at home.mp4", "content_type": "video/mp4", "size": 10},
+        format="json",
+    )
+    assert started.status_code == 201, started.content
     for attempt in range(2):  # someone tries her email on the admin login
         client.post("/admin/login/", {"username": EMAIL, "password": f"guess {attempt}"}, REMOTE_ADDR="10.1.2.3")
     return {"user": user, "access": access, "published": published_id, "draft": draft, "signed": signed.json()}
@@ -131,6 +137,7 @@ def test_deleting_the_account_leaves_no_trace_and_keeps_the_record(mina, caplog)
     assert APIClient().get(f"/recipes/{mina['published']}/").status_code == 200
     assert not RemixNode.objects.filter(public_id=mina["draft"]).exists()
     assert Participation.objects.get(creator=user).claimed_position is None
+    assert not Upload.objects.filter(owner=user).exists()
 
     # The audit log still says what happened, by whom, as a pseudonymous id.
     actions = set(AuditLog.objects.filter(actor_id=user.pk).values_list("action", flat=True))
