@@ -11,7 +11,7 @@ from django.utils.translation import ngettext
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.lockout import sign_in_unlock
-from accounts.models import AuditLog, AuditPersonal, Consent, User
+from accounts.models import AuditLog, AuditPersonal, Consent, Upload, User
 from accounts.services import USER_EDITABLE_FIELDS, audit_log_record, user_create, user_update
 from accounts.two_factor import otp_device_delete, otp_device_require
 from kmeme.admin_services import ReadOnlyAdmin, ServiceAdmin, ServiceModelForm
@@ -125,6 +125,27 @@ class AuditPersonalAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: AuditPersonal | None = None) -> bool:
+        return False
+
+
+@admin.register(Upload)
+class UploadAdmin(admin.ModelAdmin):
+    """Read-only: uploads are started and completed by their owners through the API (accounts.uploads)."""
+
+    list_display = ["public_id", "owner", "status", "content_type", "size", "created_at", "uploaded_at"]
+    list_filter = ["status", "content_type"]
+    list_select_related = ["owner"]
+    search_fields = ["=public_id", "owner__email"]
+    show_full_result_count = False
+    list_per_page = 50
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Upload | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Upload | None = None) -> bool:
         return False
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import ipaddress
+from urllib.parse import parse_qs
 from uuid import UUID
 
 from django.conf import settings
@@ -248,7 +249,10 @@ class UploadContentApi(APIView):
     permission_classes = [AllowAny]
     parser_classes: list[type] = []  # the body is streamed to storage, never parsed nor held in memory
 
+    # Not in the schema: like the presigned S3 URL, it is an opaque URL `POST /uploads` hands out (README, "Uploads"),
+    # and its body is a raw video, which no JSON schema or generated client describes.
     @extend_schema(
+        exclude=True,
         operation_id="uploads_content",
         request={content_type: OpenApiTypes.BINARY for content_type in UPLOAD_CONTENT_TYPES},
         parameters=[
@@ -271,8 +275,11 @@ class UploadContentApi(APIView):
         ),
     )
     def put(self, request: Request, upload_id: UUID) -> Response:
-        upload = upload_for_token(upload_id=upload_id, token=request.query_params.get("token", ""))
         raw = request._request
+        # Read from the raw query string: request.GET decodes it with the body's charset, which this client chose
+        # (`Content-Type: video/mp4; charset=bz2_codec` would be a 500 there).
+        token = parse_qs(raw.META.get("QUERY_STRING", ""), errors="replace").get("token", [""])[0]
+        upload = upload_for_token(upload_id=upload_id, token=token)
         try:
             length: int | None = int(raw.META["CONTENT_LENGTH"])
         except (KeyError, ValueError):

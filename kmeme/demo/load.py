@@ -15,8 +15,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Role, User
+from accounts.models import Role, Upload, User
 from accounts.services import consent_record, user_create
+from accounts.uploads import upload_start
 from campaigns.models import Brand, Campaign, CampaignStatus
 from campaigns.participations import participation_submit
 from campaigns.services import brand_create, campaign_create, campaign_location_add, campaign_transition
@@ -161,6 +162,8 @@ def demo_load() -> SeedReport:
     brand_user = _user(report, "brand@kmeme.local", Role.BRAND, "Demo Brand Manager")
 
     masters = {spec.key: _node(report, spec, editor, editor) for spec in MASTERS}
+    if not Upload.objects.filter(owner=creator).exists():  # a started upload (no file: demo data stores none)
+        upload_start(owner=creator, filename="demo-clip.mp4", content_type="video/mp4", size=1024)
 
     fork = _fork(
         report,
