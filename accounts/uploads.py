@@ -309,10 +309,26 @@ def upload_confirm(*, upload: Upload, user: User) -> Upload:
 
 
 def uploads_delete(*, owner: User) -> int:
-    """Delete every upload of `owner`, stored objects included (their account is being forgotten)."""
+    """Delete every upload of `owner`, stored objects included (their account is being forgotten): each upload's
+    object, then anything else left under their prefix `user_content/{owner id}/` (a file sent to an upload URL whose
+    row is gone), so none of their videos outlives them in storage. Runs inside the caller's transaction: a storage
+    error rolls the whole deletion back, to be tried again, rather than leave an object no row points to."""
     storage, count = _storage(), 0
     for upload in Upload.objects.filter(owner=owner):
         storage.delete(upload.key)
         upload.delete()
         count += 1
+    _prefix_delete(storage=storage, prefix=f"user_content/{owner.pk}")
     return count
+
+
+def _prefix_delete(*, storage: Storage, prefix: str) -> None:
+    """Every stored file under `prefix` (a folder in the storage's own terms: local directories, S3 key prefixes)."""
+    try:
+        folders, files = storage.listdir(prefix)
+    except FileNotFoundError:  # the local storage has no such directory: nothing was ever stored there
+        return
+    for name in files:
+        storage.delete(f"{prefix}/{name}")
+    for folder in folders:
+        _prefix_delete(storage=storage, prefix=f"{prefix}/{folder}")

@@ -8,11 +8,13 @@ from pathlib import Path
 
 import pytest
 import requests
+from botocore.exceptions import EndpointConnectionError
 from django.core import signing
 from rest_framework.test import APIClient
 
 from accounts.models import AuditLog, Role, Upload, UploadStatus
 from accounts.uploads import upload_filename_safe
+from privacy.anonymize import user_anonymize
 from tests.accounts.factories import UserFactory
 from tests.doubles.s3 import S3Server
 
@@ -283,3 +285,56 @@ def test_pending_uploads_are_capped_per_user(local_media, settings, mina, joon):
 )
 def test_filenames_are_made_safe(given, content_type, expected):
     assert upload_filename_safe(given, content_type=content_type) == expected
+
+
+# --- Forgetting a user deletes their videos -------------------------------------------------------------------------
+
+
+def test_anonymizing_deletes_the_users_stored_videos_on_s3_and_leaves_others(s3, mina, joon):
+    completed, sent, unsent, joons = start(mina), start(mina), start(mina), start(joon)
+    for ticket in (completed, sent, joons):
+        assert browser_post(ticket, VIDEO).status_code == 204
+    assert client_for(mina).post(f"{START}/{completed['upload']['id']}/complete").status_code == 200
+    # A file under her prefix that no row points to any more (its upload row was lost) goes too.
+    stray = f"user_content/{mina.pk}/{unsent['upload']['id']}/older.mp4"
+    s3.client.put_object(Bucket=s3.bucket, Key=stray, Body=VIDEO, ContentType="video/mp4")
+
+    report = user_anonymize(user=mina, actor=mina)
+
+    assert report.counts["uploads deleted"] == 3
+    assert not Upload.objects.filter(owner=mina).exists()
+    listed = s3.client.list_objects_v2(Bucket=s3.bucket, Prefix=f"user_content/{mina.pk}/")
+    assert listed.get("KeyCount", 0) == 0, listed.get("Contents")
+    assert stored(s3, joons["fields"]["key"])["ContentLength"] == len(VIDEO)
+    assert client_for(joon).get(f"{START}/{joons['upload']['id']}").status_code == 200
+
+
+def test_anonymizing_deletes_the_users_stored_videos_in_local_media(local_media, mina, joon):
+    mine, joons = start(mina), start(joon)
+    assert put(mine, VIDEO).status_code == 204 and put(joons, VIDEO).status_code == 204
+    key = Upload.objects.get(public_id=mine["upload"]["id"]).key
+    assert (local_media / key).is_file()
+
+    user_anonymize(user=mina, actor=None)
+
+    assert not Upload.objects.filter(owner=mina).exists()
+    assert not [path for path in (local_media / f"user_content/{mina.pk}").rglob("*") if path.is_file()]
+    assert (local_media / Upload.objects.get(public_id=joons["upload"]["id"]).key).read_bytes() == VIDEO
+
+
+def test_a_failing_storage_keeps_the_account_and_its_uploads_to_try_again(s3, mina, settings):
+    """Storage down mid-way: nothing is committed (the user is not half-forgotten with videos left behind)."""
+    ticket = start(mina)
+    assert browser_post(ticket, VIDEO).status_code == 204
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            **settings.STORAGES["default"],
+            "OPTIONS": {**settings.STORAGES["default"]["OPTIONS"], "endpoint_url": "http://127.0.0.1:9"},
+        },
+    }
+    with pytest.raises(EndpointConnectionError):
+        user_anonymize(user=mina, actor=None)
+    mina.refresh_from_db()
+    assert mina.anonymized_at is None and Upload.objects.filter(owner=mina).count() == 1
+    assert stored(s3, ticket["fields"]["key"]) is not None
