@@ -5,6 +5,8 @@
                       URL (`PUT /api/v1/uploads/{id}/content`, local development) with the same limits
     upload_receive  → (local only) the signed URL's body streamed into storage under the upload's key, once
     upload_confirm  → the object is in storage with the declared type and size: the upload is `uploaded`
+    uploads_delete  → (forgetting a user) every upload of theirs and everything under their prefix
+    uploads_prune   → (nightly) uploads never completed, and files sent late to a forgotten user's prefix
 
 Keys are `user_content/{user_id}/{uuid}/{safe filename}`: one user's uploads can never be written under another's
 prefix (S3 refuses any key but the one signed) and are only ever looked up through their owner.
@@ -332,3 +334,44 @@ def _prefix_delete(*, storage: Storage, prefix: str) -> None:
         storage.delete(f"{prefix}/{name}")
     for folder in folders:
         _prefix_delete(storage=storage, prefix=f"{prefix}/{folder}")
+
+
+# An upload URL works for UPLOAD_URL_TTL_S; a day more lets a client that is slow to call complete still do so.
+PRUNE_GRACE = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class UploadsPruned:
+    abandoned: int  # pending uploads whose URL expired PRUNE_GRACE ago: rows and any object sent to them
+    forgotten_swept: int  # forgotten users whose prefix was swept again
+
+
+def uploads_prune(*, dry_run: bool = False) -> UploadsPruned:
+    """The nightly clean-up (`manage.py uploads_prune`, job accounts.tasks.uploads_prune_nightly).
+
+    Abandoned: an upload still pending PRUNE_GRACE after its URL expired will never be completed (its URL no longer
+    works, and complete needs the file): its row goes, and the file, if one was sent but never confirmed.
+    Forgotten: a presigned POST handed out before its user was forgotten still works until it expires, so a file can
+    reach their prefix after uploads_delete swept it, with no row to find it by; their prefix is swept again for as
+    long as such a URL could work, plus a day or two of nightly runs to be sure. Not audited per row: nobody acted,
+    and the rows were never more than a started upload; the job logs the counts."""
+    now = timezone.now()
+    ttl = timedelta(seconds=settings.UPLOAD_URL_TTL_S)
+    abandoned = Upload.objects.filter(status=UploadStatus.PENDING, expires_at__lt=now - PRUNE_GRACE)
+    forgotten = User.objects.filter(anonymized_at__gte=now - ttl - 2 * PRUNE_GRACE).values_list("pk", flat=True)
+    if dry_run:
+        return UploadsPruned(abandoned=abandoned.count(), forgotten_swept=forgotten.count())
+    storage, count = _storage(), 0
+    for pk in abandoned.values_list("pk", flat=True):
+        with transaction.atomic():  # locked, so a complete at this moment waits and then finds no upload
+            upload = Upload.objects.select_for_update().filter(pk=pk, status=UploadStatus.PENDING).first()
+            if upload is None:
+                continue
+            storage.delete(upload.key)  # before the row: a failure leaves the row, to be tried again next night
+            upload.delete()
+            count += 1
+    swept = 0
+    for user_id in forgotten:
+        _prefix_delete(storage=storage, prefix=f"user_content/{user_id}")
+        swept += 1
+    return UploadsPruned(abandoned=count, forgotten_swept=swept)

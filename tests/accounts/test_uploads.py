@@ -4,16 +4,21 @@ local-development signed URL, and the API around both (start, complete, read: yo
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
+from io import StringIO
 from pathlib import Path
 
 import pytest
 import requests
 from botocore.exceptions import EndpointConnectionError
 from django.core import signing
+from django.core.management import call_command
+from django.utils import timezone
+from procrastinate.contrib.django import app
 from rest_framework.test import APIClient
 
 from accounts.models import AuditLog, Role, Upload, UploadStatus
-from accounts.uploads import upload_filename_safe
+from accounts.uploads import upload_filename_safe, uploads_prune
 from privacy.anonymize import user_anonymize
 from tests.accounts.factories import UserFactory
 from tests.doubles.s3 import S3Server
@@ -338,3 +343,45 @@ def test_a_failing_storage_keeps_the_account_and_its_uploads_to_try_again(s3, mi
     mina.refresh_from_db()
     assert mina.anonymized_at is None and Upload.objects.filter(owner=mina).count() == 1
     assert stored(s3, ticket["fields"]["key"]) is not None
+
+
+def test_a_file_sent_late_to_a_forgotten_users_url_is_swept_by_the_nightly_prune(s3, mina):
+    """Her presigned POST still works after she is forgotten (S3 cannot take it back): what it brings is swept."""
+    ticket = start(mina)
+    user_anonymize(user=mina, actor=None)
+    assert browser_post(ticket, VIDEO).status_code == 204
+    assert stored(s3, ticket["fields"]["key"]) is not None
+
+    out = StringIO()
+    call_command("uploads_prune", "--dry-run", stdout=out)
+    assert "1 forgotten users' storage would be swept" in out.getvalue()
+    assert stored(s3, ticket["fields"]["key"]) is not None
+    call_command("uploads_prune", stdout=out)
+    assert stored(s3, ticket["fields"]["key"]) is None
+
+
+def test_uploads_never_completed_are_pruned_a_day_after_their_url_expired(s3, mina):
+    sent, unsent, completed, recent = start(mina), start(mina), start(mina), start(mina)
+    for ticket in (sent, completed, recent):
+        assert browser_post(ticket, VIDEO).status_code == 204
+    assert client_for(mina).post(f"{START}/{completed['upload']['id']}/complete").status_code == 200
+    long_ago = timezone.now() - timedelta(days=1, minutes=1)
+    Upload.objects.filter(public_id__in=[t["upload"]["id"] for t in (sent, unsent, completed)]).update(
+        expires_at=long_ago
+    )
+
+    assert uploads_prune(dry_run=True).abandoned == 2
+    assert Upload.objects.filter(owner=mina).count() == 4
+    assert uploads_prune().abandoned == 2
+
+    left = set(Upload.objects.filter(owner=mina).values_list("public_id", flat=True))
+    assert {str(public_id) for public_id in left} == {completed["upload"]["id"], recent["upload"]["id"]}
+    assert stored(s3, sent["fields"]["key"]) is None
+    assert stored(s3, completed["fields"]["key"]) is not None and stored(s3, recent["fields"]["key"]) is not None
+    assert client_for(mina).get(f"{START}/{sent['upload']['id']}").status_code == 404
+
+
+def test_the_worker_prunes_uploads_nightly():
+    periodic = {p.task.name: p for p in app.periodic_registry.periodic_tasks.values()}
+    nightly = periodic["accounts.tasks.uploads_prune_nightly"]
+    assert nightly.cron == "29 4 * * *" and nightly.task.queue == "maintenance"
