@@ -7,8 +7,8 @@
   today (or its end): submitted (by last submission), verified (by last check), K-Success (by certification), in
   the project's time zone.
 
-Six queries whatever the number of participations (the totals, the locations, their counts, a grouped count per
-daily series), cached in Redis until a participation of the campaign changes (`campaign_stats_invalidate`, called
+Two queries whatever the number of participations (the locations, and one pass over the participations grouped
+five ways at once), cached in Redis until a participation of the campaign changes (`campaign_stats_invalidate`, called
 by every service that writes one), the campaign is edited, or the day turns.
 """
 
@@ -18,12 +18,10 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.core.cache import cache
-from django.db import transaction
-from django.db.models import Count, Q
-from django.db.models.functions import TruncDate
+from django.db import connection, transaction
 from django.utils import timezone
 
-from campaigns.models import Campaign, Participation, ParticipationStatus
+from campaigns.models import Campaign, ParticipationStatus
 
 VERIFIED_STATUSES = (ParticipationStatus.VERIFIED, ParticipationStatus.K_SUCCESS)
 CACHE_TTL_S = 600
@@ -59,7 +57,7 @@ def campaign_stats(*, campaign: Campaign, at: datetime | None = None) -> dict[st
     if at is not None:
         return campaign_stats_compute(campaign=campaign, at=at)
     version = cache.get(_version_key(campaign.pk), 0)
-    today = timezone.localdate()
+    today = timezone.localdate(timezone=timezone.get_default_timezone())
     key = f"campaign-stats:{campaign.pk}:{version}:{today.isoformat()}:{campaign.updated_at.timestamp()}"
     stats = cache.get(key)
     if stats is None:
@@ -69,63 +67,66 @@ def campaign_stats(*, campaign: Campaign, at: datetime | None = None) -> dict[st
 
 
 def campaign_stats_compute(*, campaign: Campaign, at: datetime | None = None) -> dict[str, Any]:
+    """The numbers computed now, in two queries: the campaign's locations, and one pass over its participations
+    grouped five ways at once (GROUPING SETS: by status, by location and status, and by day of submission, of
+    verification and of certification), whatever their number."""
     now = at or timezone.now()
-    rows = Participation.objects.filter(campaign=campaign)
-    totals = rows.aggregate(
-        ever_submitted=Count("id", filter=Q(submissions__gt=0)),
-        **{status: Count("id", filter=Q(status=status)) for status in ParticipationStatus.values},
-    )
-    submitted = totals.pop("ever_submitted")
-    by_status = {status: totals[status] for status in ParticipationStatus.values}
-    verified = by_status[ParticipationStatus.VERIFIED] + by_status[ParticipationStatus.K_SUCCESS]
-    k_success = by_status[ParticipationStatus.K_SUCCESS]
+    tz = timezone.get_default_timezone()  # settings.TIME_ZONE, whatever a request activated
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT GROUPING(status, ever, location_id, sday, vday, kday), status, ever, location_id,
+                   sday, vday, kday, count(*)
+            FROM (
+                SELECT status, submissions > 0 AS ever, location_id,
+                       (submitted_at AT TIME ZONE %(tz)s)::date AS sday,
+                       CASE WHEN status = ANY(%(verified)s) THEN (verified_at AT TIME ZONE %(tz)s)::date END AS vday,
+                       (k_success_at AT TIME ZONE %(tz)s)::date AS kday
+                FROM campaigns_participation
+                WHERE campaign_id = %(campaign)s
+            ) p
+            GROUP BY GROUPING SETS ((status, ever), (location_id, status), (sday), (vday), (kday))
+            """,
+            {"tz": str(tz), "verified": list(VERIFIED_STATUSES), "campaign": campaign.pk},
+        )
+        rows = cursor.fetchall()
 
+    by_status = dict.fromkeys(ParticipationStatus.values, 0)
+    submitted = 0
     per_location = {
         loc.pk: {"id": loc.pk, "name": loc.name, "verified": 0, "k_success": 0, "conversion_rate": None}
         for loc in campaign.locations.order_by("name", "id")
     }
-    counts = (
-        rows.filter(status__in=VERIFIED_STATUSES, location__isnull=False)
-        .order_by()
-        .values("location_id")
-        .annotate(
-            verified=Count("id"),
-            k_success=Count("id", filter=Q(status=ParticipationStatus.K_SUCCESS)),
-        )
-    )
-    for row in counts:
-        entry = per_location.get(row["location_id"])
-        if entry is not None:
-            entry.update(
-                verified=row["verified"],
-                k_success=row["k_success"],
-                conversion_rate=_rate(row["k_success"], row["verified"]),
-            )
-
-    tz = timezone.get_current_timezone()
     first = timezone.localtime(campaign.starts_at, tz).date()
     last = min(timezone.localtime(now, tz).date(), timezone.localtime(campaign.ends_at, tz).date())
     days: dict[date, dict[str, Any]] = {}
     day = first
-    while day <= last and len(days) < 366:
+    while day <= last:
         days[day] = {"date": day.isoformat(), "submitted": 0, "verified": 0, "k_success": 0}
         day += timedelta(days=1)
-    for field, key, condition in (
-        ("submitted_at", "submitted", Q(submitted_at__isnull=False)),
-        ("verified_at", "verified", Q(status__in=VERIFIED_STATUSES, verified_at__isnull=False)),
-        ("k_success_at", "k_success", Q(k_success_at__isnull=False)),
-    ):
-        grouped = (
-            rows.filter(condition)
-            .annotate(day=TruncDate(field, tzinfo=tz))
-            .order_by()
-            .values("day")
-            .annotate(n=Count("id"))
-        )
-        for row in grouped:
-            if row["day"] in days:
-                days[row["day"]][key] = row["n"]
 
+    # GROUPING() sets a bit, from the right (kday = 1), for each column the row is not grouped by.
+    by_status_set, by_location_set = 0b001111, 0b010111
+    series = {0b111011: ("submitted", 3), 0b111101: ("verified", 4), 0b111110: ("k_success", 5)}
+    for grouping, status, ever, location_id, *when, n in rows:
+        if grouping == by_status_set:
+            by_status[status] += n
+            submitted += n if ever else 0
+        elif grouping == by_location_set:
+            entry = per_location.get(location_id)
+            if entry is not None and status in VERIFIED_STATUSES:
+                entry["verified"] += n
+                entry["k_success"] += n if status == ParticipationStatus.K_SUCCESS else 0
+        elif grouping in series:
+            key, column = series[grouping]
+            on = (status, ever, location_id, *when)[column]
+            if on in days:
+                days[on][key] = n
+    for entry in per_location.values():
+        entry["conversion_rate"] = _rate(entry["k_success"], entry["verified"])
+
+    verified = by_status[ParticipationStatus.VERIFIED] + by_status[ParticipationStatus.K_SUCCESS]
+    k_success = by_status[ParticipationStatus.K_SUCCESS]
     return {
         "campaign": campaign.pk,
         "computed_at": now.isoformat(),
