@@ -11,11 +11,18 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
+from procrastinate.contrib.django import app
 
 from accounts.models import AuditLog, Role
 from campaigns.ksuccess import participations_certify_due
 from campaigns.models import Campaign, Participation, ParticipationStatus
-from campaigns.participations import participation_certify, participation_submit, participation_verify
+from campaigns.participations import (
+    participation_certify,
+    participation_reject,
+    participation_reverify,
+    participation_submit,
+    participation_verify,
+)
 from campaigns.stats import campaign_stats, campaign_stats_compute
 from genealogy.services import snapshot_record
 from kmeme.errors import ApplicationError
@@ -137,7 +144,7 @@ def test_only_counts_in_time_and_known_certify():
     snapshot_record(node=early.fork_node, captured_at=campaign.starts_at - timedelta(hours=1), views=5000)
     snapshot_record(node=in_grace.fork_node, captured_at=end + timedelta(days=1), views=999)
     snapshot_record(node=in_grace.fork_node, captured_at=end + timedelta(days=1, hours=1), views=1000)
-    assert participations_certify_due().certified == 1
+    assert participations_certify_due(at=end + timedelta(days=3)).certified == 1  # run once all those were taken
     statuses = dict(Participation.objects.values_list("creator__display_name", "status"))
     assert statuses == {"late": "verified", "hidden": "verified", "early": "verified", "grace": "k_success"}
     assert Participation.objects.get(pk=in_grace.pk).k_success_at == end + timedelta(days=1, hours=1)
@@ -188,3 +195,92 @@ def test_editors_see_the_numbers_and_the_map_and_certify_from_the_admin(editor_s
     )
     assert done.status_code == 302
     assert Participation.objects.get(pk=p.pk).status == ParticipationStatus.K_SUCCESS
+
+
+def test_the_first_snapshot_at_the_bar_certifies_once_with_one_audit_row():
+    campaign = campaign_launched(success_views=1000)
+    p = _verified(campaign, name="once")
+    now = timezone.now()
+    snapshot_record(node=p.fork_node, captured_at=now - timedelta(hours=3), views=400)
+    first = snapshot_record(node=p.fork_node, captured_at=now - timedelta(hours=2), views=1200)
+    snapshot_record(node=p.fork_node, captured_at=now - timedelta(hours=1), views=5000)
+
+    assert participations_certify_due().certified == 1
+    assert participations_certify_due().certified == 0  # the second run finds nothing new
+
+    fresh = Participation.objects.get(pk=p.pk)
+    assert (fresh.status, fresh.k_success_at, fresh.k_success_views) == ("k_success", first.captured_at, 1200)
+    [entry] = AuditLog.objects.filter(action="participation.k_success", target_id=str(p.pk))
+    assert entry.actor is None
+    assert entry.details == {
+        "views": 1200,
+        "bar": 1000,
+        "snapshot": first.pk,
+        "reached_at": first.captured_at.isoformat(),
+    }
+
+
+def test_a_dip_and_a_recheck_after_certification_take_nothing_back(editor_user):
+    campaign = campaign_launched(success_views=1000)
+    p = _verified(campaign, name="dip")
+    snapshot_record(node=p.fork_node, captured_at=timezone.now() - timedelta(hours=2), views=1500)
+    participations_certify_due()
+    snapshot_record(node=p.fork_node, captured_at=timezone.now() - timedelta(hours=1), views=3)  # deleted views
+    assert participations_certify_due().certified == 0
+    participation_reverify(participation=Participation.objects.get(pk=p.pk), actor=editor_user)
+    fresh = Participation.objects.get(pk=p.pk)
+    assert (fresh.status, fresh.k_success_views) == (ParticipationStatus.K_SUCCESS, 1500)
+    assert AuditLog.objects.filter(action="participation.k_success", target_id=str(p.pk)).count() == 1
+
+
+def test_only_the_submitted_videos_views_count():
+    """The collector records which URL it read; counts the fork's earlier (or later) video had are not this one's."""
+    campaign = campaign_launched(success_views=1000)
+    p = _verified(campaign, name="switch")
+    now = timezone.now()
+    snapshot_record(
+        node=p.fork_node,
+        captured_at=now - timedelta(hours=3),
+        views=900_000,
+        source_url="https://www.tiktok.com/@someone-famous/video/9",
+    )
+    assert participations_certify_due().certified == 0
+    hit = snapshot_record(node=p.fork_node, captured_at=now - timedelta(hours=1), views=1000, source_url=p.video_url)
+    assert participations_certify_due().certified == 1
+    assert Participation.objects.get(pk=p.pk).k_success_views == hit.views
+
+
+def test_as_of_a_moment_later_snapshots_are_not_known_yet():
+    campaign = campaign_launched(success_views=1000)
+    p = _verified(campaign, name="asof")
+    reached = timezone.now() - timedelta(hours=1)
+    snapshot_record(node=p.fork_node, captured_at=reached, views=1000)
+    assert participations_certify_due(at=reached - timedelta(minutes=1)).certified == 0
+    assert participations_certify_due(at=reached).certified == 1
+
+
+def test_a_participation_without_a_fork_or_not_verified_is_never_certified_by_the_job():
+    campaign = campaign_launched(success_views=1000)
+    p = _verified(campaign, name="rejected-later")
+    participation_reject(participation=p, actor=UserFactory(role=Role.EDITOR), reason="Wrong place in the video.")
+    snapshot_record(node=p.fork_node, captured_at=timezone.now() - timedelta(hours=1), views=50_000)
+    assert participations_certify_due().certified == 0
+    assert Participation.objects.get(pk=p.pk).status == ParticipationStatus.REJECTED
+
+
+def test_certifying_by_hand_is_only_from_verified():
+    campaign = campaign_launched()
+    p = _verified(campaign, name="twice")
+    editor = UserFactory(role=Role.EDITOR)
+    participation_certify(participation=p, actor=editor, reason="Brand confirmed the views.")
+    with pytest.raises(ApplicationError) as excinfo:
+        participation_certify(participation=p, actor=editor, reason="Again")
+    assert excinfo.value.code == "invalid_transition"
+    assert AuditLog.objects.filter(action="participation.certify", target_id=str(p.pk)).count() == 1
+
+
+def test_the_job_is_scheduled_every_15_minutes_on_the_maintenance_queue():
+    periodic = {p.task.name: p for p in app.periodic_registry.periodic_tasks.values()}
+    job = periodic["campaigns.tasks.ksuccess_certify_job"]
+    assert job.cron == "2,17,32,47 * * * *"
+    assert (job.task.queue, job.task.queueing_lock) == ("maintenance", "ksuccess_certify")
