@@ -1,5 +1,6 @@
 """A campaign's places and the positions participants claimed, as a small to-scale SVG for the admin (no map
-tiles, so nothing is fetched from third parties and no creator's position leaves the page)."""
+tiles, so nothing is fetched from third parties and no creator's position leaves the page). Each point's
+coordinates are in its tooltip (SVG <title>), for an editor checking a claim against the place."""
 
 from __future__ import annotations
 
@@ -16,6 +17,11 @@ COLOURS = {
     ParticipationStatus.REJECTED: "#c62828",
 }
 _M_PER_DEG = 111_320.0
+
+
+def _where(point) -> str:
+    """Latitude, longitude as an editor would paste them into a map (about 1 m at 5 decimals)."""
+    return f"{point.y:.5f}, {point.x:.5f}"
 
 
 def positions_map_svg(campaign: Campaign, *, limit: int = 2000) -> str:
@@ -56,11 +62,12 @@ def positions_map_svg(campaign: Campaign, *, limit: int = 2000) -> str:
         sx, sy = screen(*metres(loc.point))
         shapes.append(
             format_html(
-                '<circle cx="{}" cy="{}" r="{}" fill="#1565c033" stroke="#1565c0"/>'
+                '<circle cx="{}" cy="{}" r="{}" fill="#1565c033" stroke="#1565c0"><title>{}</title></circle>'
                 '<text x="{}" y="{}" font-size="11" fill="#0d47a1">{}</text>',
                 f"{sx:.1f}",
                 f"{sy:.1f}",
                 f"{max(loc.radius_m * scale, 2):.1f}",
+                f"{loc.name}: {_where(loc.point)}, radius {loc.radius_m} m",
                 f"{sx + 4:.1f}",
                 f"{sy - 4:.1f}",
                 loc.name,
@@ -74,7 +81,7 @@ def positions_map_svg(campaign: Campaign, *, limit: int = 2000) -> str:
                 f"{sx:.1f}",
                 f"{sy:.1f}",
                 COLOURS.get(status, "#616161"),
-                status,
+                f"{status}: {_where(pos)}",
             )
         )
     legend = escape(f"{len(locations)} locations, {len(positions)} claimed positions; scale bar 100 m")

@@ -21,7 +21,7 @@ from campaigns.models import (
     ParticipationStatus,
     VerificationResult,
 )
-from campaigns.participations import participation_submit
+from campaigns.participations import participation_certify, participation_submit
 from campaigns.services import campaign_location_add, campaign_transition
 from remix.forks import node_fork
 from tests.accounts.factories import UserFactory
@@ -331,6 +331,38 @@ def test_reverify_checks_the_position_again_after_a_location_moved(editor_sessio
     [entry] = _audit("participation.verify", p)
     assert entry.actor == editor_user
     assert entry.details["before"]["status"] == "rejected" and entry.details["after"]["status"] == "verified"
+
+
+def test_certifying_by_hand_without_a_reason_asks_again_and_changes_nothing(editor_session, campaign):
+    p = _participation(campaign, near=True)
+    page = admin_action(editor_session, PARTICIPATIONS, "certify_selected", [p], follow=False)
+    data = form_fields(page.content.decode())
+    data.update({"decision-reason": "   ", "apply": "Apply to all"})
+
+    response = editor_session.post(PARTICIPATIONS, data)
+
+    assert response.status_code == 200 and "This field is required." in response.content.decode()
+    assert Participation.objects.get(pk=p.pk).status == ParticipationStatus.VERIFIED
+    assert not _audit("participation.certify", p)
+
+
+def test_the_campaign_page_shows_its_numbers_and_where_participants_claimed_to_be(editor_session, campaign):
+    near, far = _participation(campaign, near=True), _participation(campaign, near=False)
+    participation_certify(participation=near, actor=UserFactory(role=Role.EDITOR), reason="Brand confirmed.")
+
+    html = " ".join(editor_session.get(_change_url(campaign)).content.decode().split())
+
+    # The numbers: 2 participations, 1 verified of 2 submitted (50 %), 1 K-Success of 1 verified (100 %).
+    assert "<strong>2</strong> participations" in html
+    assert "submitted 2 · verified 1 (50 %)" in html and "<strong>100 %</strong>" in html
+    assert "<tr><td>Seongsu</td><td>1</td><td>1</td> <td>100 %</td></tr>" in html
+    today = timezone.localdate(timezone=timezone.get_default_timezone()).isoformat()
+    assert f"<tr><td>{today}</td><td>2</td><td>1</td><td>1</td></tr>" in html
+    # The map: the location and both claimed positions, with their coordinates and outcome.
+    assert "1 locations, 2 claimed positions" in html
+    assert "Seongsu: 37.54460, 127.05570, radius 300 m" in html
+    assert "k_success: 37.54490, 127.05610" in html and "rejected: 37.49790, 127.02760" in html
+    assert far.status == ParticipationStatus.REJECTED
 
 
 # --- Brands and memberships -------------------------------------------------------------------------------------------
