@@ -131,3 +131,22 @@ def test_the_series_stops_at_the_end_of_a_closed_campaign(campaign, start):
     assert [d["date"] for d in campaign_stats_compute(campaign=campaign)["daily"]] == [
         (start + timedelta(days=i)).date().isoformat() for i in range(2)
     ]
+
+
+def test_days_follow_a_time_zone_whose_offset_is_not_whole_hours(settings):
+    """In Kolkata (UTC+5:30) 18:29 and 18:31 UTC are 23:59 and 00:01: two days, as the brand there counts them."""
+    settings.TIME_ZONE = "Asia/Kolkata"
+    now = timezone.now()
+    midnight_there = (now - timedelta(days=1)).replace(hour=18, minute=30, second=0, microsecond=0)
+    campaign = campaign_launched(starts_at=midnight_there - timedelta(days=1), ends_at=now + timedelta(days=5))
+    _submit(campaign, "before", NEAR_SEONGSU, midnight_there - timedelta(minutes=1))
+    _submit(campaign, "after", NEAR_SEONGSU, midnight_there + timedelta(minutes=1))
+
+    daily = {d["date"]: d["submitted"] for d in campaign_stats_compute(campaign=campaign)["daily"]}
+
+    kolkata = timezone.get_default_timezone()
+    day_before = timezone.localtime(midnight_there - timedelta(minutes=1), kolkata).date()
+    assert (day_before + timedelta(days=1)).isoformat() == timezone.localtime(
+        midnight_there, kolkata
+    ).date().isoformat()
+    assert daily[day_before.isoformat()] == 1 and daily[(day_before + timedelta(days=1)).isoformat()] == 1
