@@ -21,13 +21,19 @@ class DataExport(models.Model):
     status = models.CharField(max_length=8, choices=ExportStatus.choices, default=ExportStatus.QUEUED, db_index=True)
     progress = models.PositiveSmallIntegerField(default=0, help_text="0–100.")
     step = models.CharField(max_length=80, blank=True, help_text="What the job is doing now.")
-    error = models.TextField(blank=True)
+    error_code = models.CharField(
+        max_length=32, blank=True, help_text="Why the last build failed, for clients: build_failed or storage_failed."
+    )
+    error = models.TextField(blank=True, help_text="The last build's error as raised: for staff, never shown to users.")
     storage_key = models.CharField(max_length=300, blank=True)
     size = models.PositiveBigIntegerField(null=True, blank=True)
     files = models.PositiveSmallIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True, help_text="When the job last started building it.")
     finished_at = models.DateTimeField(null=True, blank=True)
-    expires_at = models.DateTimeField(null=True, blank=True, help_text="The archive is deleted then.")
+    expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="The archive (or a failed attempt's record) is deleted then."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import sys
-import zipfile
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +11,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.services import audit_log_record
 from kmeme.progress import progress
-from privacy.exports import export_contents
+from privacy.exports import export_build
 from privacy.management.commands.user_anonymize import user_lookup
 
+# The steps export_build reports, in order (its progress callback advances the bar by one each).
 STEPS = ["profile", "remixes", "campaign entries", "lineage edges", "audit records", "archive"]
 
 
@@ -22,21 +23,32 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--user", required=True, help="The user's email address or id.")
-        parser.add_argument("--out", required=True, help="The ZIP file to write.")
+        parser.add_argument("--out", required=True, help="The ZIP file to write (replaced if it exists).")
 
     def handle(self, *args: Any, **options: Any) -> None:
         user = user_lookup(options["user"])
         out = Path(options["out"])
-        if out.exists() and out.is_dir():
+        if out.is_dir():
             raise CommandError(f"{out} is a folder; give a file name.")
-        bar = iter(progress(STEPS, total=len(STEPS), label="Exporting", stream=sys.stderr))
-        next(bar)
-        files = export_contents(user=user, progress=lambda pct, what: next(bar, None))
-        with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            for name, text in files.items():
-                archive.writestr(name, text)
-        for _ in bar:
+        if not out.parent.is_dir():
+            raise CommandError(f"{out.parent} does not exist.")
+        bar = iter(progress(STEPS, total=len(STEPS), label="Exporting", stream=self.stderr))
+        # Written beside the target and renamed at the end: a failure never leaves half an archive under its name.
+        fd, partial = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
+        try:
+            with os.fdopen(fd, "wb") as file:
+                names = export_build(user=user, out=file, progress=lambda pct, what: next(bar, None))
+            os.replace(partial, out)
+        except BaseException:
+            Path(partial).unlink(missing_ok=True)
+            raise
+        for _ in bar:  # draw the bar to its end
             pass
-        audit_log_record(actor=None, action="privacy.export_by_staff", target=user, details={"files": len(files)})
         size = out.stat().st_size
-        self.stdout.write(f"User #{user.pk}: {len(files)} files, {size:,} bytes written to {out}.")
+        audit_log_record(
+            actor=None,
+            action="privacy.export_by_staff",
+            target=user,
+            details={"files": len(names), "size": size, "via": "manage.py user_export"},
+        )
+        self.stdout.write(f"User #{user.pk}: {len(names)} files, {size:,} bytes written to {out}.")
