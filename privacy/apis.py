@@ -5,9 +5,10 @@ from uuid import UUID
 from django.core.files.storage import default_storage
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
-from rest_framework.permissions import AllowAny
+from rest_framework.generics import ListAPIView
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -16,10 +17,23 @@ from accounts.apis import MeApi
 from kmeme.errors import ApplicationError
 from kmeme.idempotency import IdempotentWritesMixin
 from kmeme.openapi import ERROR_RESPONSES
+from kmeme.pagination import PageNumberPagination
 from privacy.anonymize import user_anonymize
-from privacy.exports import export_download_url, export_for_token, export_request
+from privacy.exports import (
+    export_download_url,
+    export_downloadable,
+    export_error_message,
+    export_for_token,
+    export_request,
+)
 from privacy.models import DataExport, ExportStatus
-from privacy.serializers import CONFIRMATION, AccountDeleteSerializer, DataExportSerializer
+from privacy.selectors import exports_of
+from privacy.serializers import (
+    CONFIRMATION,
+    AccountDeleteSerializer,
+    DataExportRequestSerializer,
+    DataExportSerializer,
+)
 
 
 class AccountApi(IdempotentWritesMixin, MeApi):
@@ -45,41 +59,65 @@ class AccountApi(IdempotentWritesMixin, MeApi):
 
 def _export_data(request: Request, export: DataExport) -> dict:
     url, expires = (None, None)
-    if export.status == ExportStatus.READY:
+    if export_downloadable(export):
         url, expires = export_download_url(export=export, request_base=request.build_absolute_uri("/")[:-1])
-    return DataExportSerializer(
-        {
-            **{f: getattr(export, f) for f in ("public_id", "status", "progress", "step", "error", "size")},
-            "created_at": export.created_at,
-            "finished_at": export.finished_at,
-            "expires_at": export.expires_at,
-            "download_url": url,
-            "download_expires_at": expires,
-        }
-    ).data
+    fields = ("public_id", "status", "progress", "step", "error_code", "size", "files")
+    return {
+        **{f: getattr(export, f) for f in fields},
+        "error": export_error_message(export),
+        **{f: getattr(export, f) for f in ("created_at", "started_at", "finished_at", "expires_at")},
+        "download_url": url,
+        "download_expires_at": expires,
+    }
 
 
 class MyExportsApi(IdempotentWritesMixin, APIView):
     @extend_schema(
         operation_id="me_export_create",
-        request=None,
+        request=DataExportRequestSerializer,
         responses={
             202: OpenApiResponse(DataExportSerializer, description="Queued: follow it with GET /me/export/{id}."),
-            200: OpenApiResponse(DataExportSerializer, description="One is already being built: that one."),
-            **ERROR_RESPONSES(401, 429),
+            200: OpenApiResponse(DataExportSerializer, description="One is already queued or running: that one."),
+            **ERROR_RESPONSES(400, 401, 429),
         },
         description=(
             "Export everything we hold about you as a ZIP (a JSON file per kind and a README in Korean and English). "
-            "Built by a job; at most 3 a day (429 `throttled`)."
+            "Built by a job; while one is queued or running you get that one (200). At most 3 in 24 hours, failed "
+            "ones not counted (429 `throttled`, with `Retry-After`). No body, or an empty object."
         ),
     )
     def post(self, request: Request) -> Response:
+        DataExportRequestSerializer(data=request.data).is_valid(raise_exception=True)
         export, created = export_request(user=request.user)
-        return Response(_export_data(request, export), status=status.HTTP_202_ACCEPTED if created else 200)
+        body = DataExportSerializer(_export_data(request, export)).data
+        return Response(body, status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK)
+
+
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="me_exports_list",
+        description="Your exports, newest first (each kept 7 days), with a fresh download link for each ready one.",
+        responses={200: DataExportSerializer(many=True), **ERROR_RESPONSES(400, 401, 404, 429, paginated=True)},
+    ),
+)
+class MyExportListApi(ListAPIView):
+    permission_classes = [IsAuthenticated]
+    serializer_class = DataExportSerializer
+    pagination_class = PageNumberPagination
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return DataExport.objects.none()
+        return exports_of(user=self.request.user)
+
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        rows = [_export_data(request, export) for export in page]
+        return self.get_paginated_response(DataExportSerializer(rows, many=True).data)
 
 
 def _my_export(request: Request, export_id: UUID) -> DataExport:
-    export = DataExport.objects.filter(public_id=export_id, user=request.user).first()
+    export = exports_of(user=request.user).filter(public_id=export_id).first()
     if export is None:
         raise ApplicationError("No such export.", code="not_found", status_code=404)
     return export
@@ -89,10 +127,13 @@ class MyExportDetailApi(APIView):
     @extend_schema(
         operation_id="me_export_retrieve",
         responses={200: DataExportSerializer, **ERROR_RESPONSES(401, 404, 429)},
-        description="Progress, and when ready a download link valid for one hour (a fresh one on every call).",
+        description=(
+            "Progress, and when ready a `download_url` valid for one hour (a fresh one on every call). Someone "
+            "else's export, or one deleted after its 7 days, is 404."
+        ),
     )
     def get(self, request: Request, export_id: UUID) -> Response:
-        return Response(_export_data(request, _my_export(request, export_id)))
+        return Response(DataExportSerializer(_export_data(request, _my_export(request, export_id))).data)
 
 
 class MyExportDownloadApi(APIView):
@@ -108,6 +149,11 @@ class MyExportDownloadApi(APIView):
             (200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY, description="The ZIP archive."),
             **ERROR_RESPONSES(404, 429),
         },
+        description=(
+            "The link itself is the credential (it opens in a browser, without a sign-in): it names one export of "
+            "one user and stops working an hour after it was made, or when the archive is deleted. Anything else "
+            "is 404."
+        ),
     )
     def get(self, request: Request, export_id: UUID):
         export = DataExport.objects.filter(public_id=export_id, status=ExportStatus.READY).first()
