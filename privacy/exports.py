@@ -32,7 +32,7 @@ from django.urls import reverse
 from django.utils import timezone
 from procrastinate.contrib.django import app
 
-from accounts.models import AuditLog, AuditPersonal, Consent, User
+from accounts.models import AuditLog, AuditPersonal, Consent, Upload, User
 from accounts.services import audit_log_record
 from campaigns.models import Participation
 from kmeme.errors import ApplicationError
@@ -74,6 +74,9 @@ This archive holds everything K-MEME Factory keeps about you, and nothing about 
 - mutations.json
   - 회원님이 만든 계보 연결 (부모 → 자식, 변형 종류)
   - the lineage edges you created (parent → child, mutation types)
+- uploads.json
+  - 회원님이 올린 영상: 파일 이름, 형식, 크기, 상태 (파일은 API의 링크로)
+  - the videos you uploaded: file name, type, size, status (the files through the API link)
 - audit.json
   - 회원님이 한 일과 회원님 계정에 대한 기록 (다른 사람은 ID로만; 회원님이 한 일에는 회원님의 개인 정보와 IP 포함)
   - what you did and what was done to your account (other people by id only; the records of what you did carry
@@ -82,6 +85,20 @@ This archive holds everything K-MEME Factory keeps about you, and nothing about 
 영상과 미디어는 파일이 아니라 링크(URL)로 들어 있습니다.
 Videos and other media are included as links (URLs), not as files.
 """
+
+
+def _uploads(user: User) -> Iterator[dict[str, Any]]:
+    for u in Upload.objects.filter(owner=user).order_by("created_at", "id").iterator():
+        yield {
+            "id": str(u.public_id),
+            "filename": u.original_filename or u.filename,
+            "content_type": u.content_type,
+            "size": u.actual_size or u.size,
+            "status": u.status,
+            "created_at": u.created_at,
+            "uploaded_at": u.uploaded_at,
+            "link": reverse("v1:upload-detail", args=[u.public_id]),  # a fresh download link there, for you only
+        }
 
 
 @transaction.atomic
@@ -324,6 +341,8 @@ def export_build(*, user: User, out: IO[bytes], progress: Callable[[int, str], N
         _write_json_list(archive, "participations.json", _participations(user))
         step(70, "lineage edges")
         _write_json_list(archive, "mutations.json", _mutations(user))
+        step(80, "uploads")
+        _write_json_list(archive, "uploads.json", _uploads(user))
         step(85, "audit records")
         _write_json_list(archive, "audit.json", _audit(user))
         archive.writestr("README.md", README)
@@ -365,7 +384,7 @@ def data_export_run(*, export: DataExport, final_attempt: bool = True) -> DataEx
         _export_failed(export=export, code=stage, exc=exc, final_attempt=final_attempt)
         raise
     now = timezone.now()
-    DataExport.objects.filter(pk=export.pk).update(
+    kept = DataExport.objects.filter(pk=export.pk).update(
         status=ExportStatus.READY,
         progress=100,
         step="ready",
@@ -375,6 +394,10 @@ def data_export_run(*, export: DataExport, final_attempt: bool = True) -> DataEx
         finished_at=now,
         expires_at=now + timedelta(days=EXPORT_KEEP_DAYS),
     )
+    if not kept:  # the row went while we built it (the account was anonymized): nobody may hold this archive
+        default_storage.delete(stored)
+        logger.info("data export dropped: its record was deleted while it was built", extra={"export_id": export.pk})
+        return export
     export.refresh_from_db()
     logger.info("data export built", extra={"export_id": export.pk, "size": size})
     return export

@@ -25,6 +25,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import AuditLog, Role
 from accounts.services import audit_log_record
+from accounts.uploads import upload_start
 from campaigns.participations import participation_submit
 from privacy import exports
 from privacy.anonymize import user_anonymize
@@ -37,7 +38,15 @@ from tests.accounts.factories import UserFactory
 from tests.campaigns.factories import campaign_launched, location_consent
 from tests.remix.factories import BRIEF
 
-KINDS = {"profile.json", "consents.json", "nodes.json", "participations.json", "mutations.json", "audit.json"}
+KINDS = {
+    "profile.json",
+    "consents.json",
+    "nodes.json",
+    "participations.json",
+    "mutations.json",
+    "uploads.json",
+    "audit.json",
+}
 
 # What belongs to Joon alone: none of it may appear anywhere in Mina's archive.
 JOON = {
@@ -119,6 +128,8 @@ def _interleaved():
     )
     audit_log_record(actor=joon, action="user.note", target=mina, details={"email": JOON["email"]}, ip=JOON["ip"])
     audit_log_record(actor=mina, action="user.note", target=mina, details={"email": MINA["email"]}, ip=MINA["ip"])
+    upload_start(owner=mina, filename="mina-cafe-take.mp4", content_type="video/mp4", size=1234)
+    upload_start(owner=joon, filename=f"{JOON['handle']}-rough.mp4", content_type="video/mp4", size=999)
     return mina, joon
 
 
@@ -152,7 +163,7 @@ def test_each_creator_exports_all_of_theirs_and_nothing_of_the_other():
     _work_off_the_queue()
     body = me.get(f"/api/v1/me/export/{started.json()['id']}").json()
     assert body["status"] == "ready" and body["progress"] == 100 and body["download_url"], body
-    assert body["files"] == 7 and body["size"] > 0 and body["started_at"] and body["error_code"] == ""
+    assert body["files"] == 8 and body["size"] > 0 and body["started_at"] and body["error_code"] == ""
     files = _archive(body)
     assert KINDS | {"README.md"} == set(files)
     assert "내 데이터" in files["README.md"] and "Your data" in files["README.md"]
@@ -175,6 +186,9 @@ def test_each_creator_exports_all_of_theirs_and_nothing_of_the_other():
     participations = json.loads(files["participations.json"])
     assert len(participations) == 1 and participations[0]["position"]["latitude"] == pytest.approx(MINA["latitude"])
     assert participations[0]["verification_result"] and participations[0]["campaign"]["title"]
+    uploads = json.loads(files["uploads.json"])
+    assert [(u["filename"], u["size"], u["status"]) for u in uploads] == [("mina-cafe-take.mp4", 1234, "pending")]
+    assert uploads[0]["link"].endswith(f"/uploads/{uploads[0]['id']}")
     mutations = json.loads(files["mutations.json"])
     assert {tuple(m["mutation_types"]) for m in mutations} == {("localization",), ("format_change",)}
     audit = json.loads(files["audit.json"])
@@ -321,7 +335,7 @@ def test_staff_export_with_the_command(tmp_path):
     stdout, stderr = StringIO(), StringIO()
     call_command("user_export", "--user", mina.email, "--out", str(out), stdout=stdout, stderr=stderr)
     size = out.stat().st_size
-    assert stdout.getvalue().strip() == f"User #{mina.pk}: 7 files, {size:,} bytes written to {out}."
+    assert stdout.getvalue().strip() == f"User #{mina.pk}: 8 files, {size:,} bytes written to {out}."
     assert "Exporting: 6/6 (100%)" in stderr.getvalue()  # the progress bar, to its end
     with zipfile.ZipFile(out) as archive:
         files = {n: archive.read(n).decode() for n in archive.namelist()}
@@ -329,7 +343,7 @@ def test_staff_export_with_the_command(tmp_path):
     assert json.loads(files["profile.json"])["id"] == mina.pk
     _assert_nothing_of(files, JOON)
     record = AuditLog.objects.get(action="privacy.export_by_staff")
-    assert record.target_id == str(mina.pk) and record.details["files"] == 7
+    assert record.target_id == str(mina.pk) and record.details["files"] == 8
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mina.zip"]  # no partial file left beside it
 
     call_command("user_export", "--user", str(mina.pk), "--out", str(out), stdout=StringIO(), stderr=StringIO())
@@ -360,6 +374,22 @@ def test_archives_go_after_seven_days_and_with_an_anonymized_account():
     user_anonymize(user=user, actor=None)
     assert not DataExport.objects.filter(user=user).exists() and not default_storage.exists(kept.storage_key)
 
+
+
+@pytest.mark.django_db
+def test_an_account_anonymized_while_its_archive_is_built_leaves_no_archive_behind(monkeypatch):
+    user = UserFactory(role=Role.CREATOR)
+    export, _ = export_request(user=user)
+    real = exports._uploads
+
+    def forgotten_meanwhile(who):  # the person is forgotten while the build reads their data
+        user_anonymize(user=user, actor=None)
+        yield from real(who)
+
+    monkeypatch.setattr(exports, "_uploads", forgotten_meanwhile)
+    data_export_run(export=export)
+    assert not DataExport.objects.filter(user=user).exists()
+    assert not default_storage.exists(exports.export_storage_key(export))
 
 @pytest.mark.django_db
 def test_the_admin_lists_exports_read_only(admin_session):
