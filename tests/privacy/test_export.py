@@ -375,7 +375,6 @@ def test_archives_go_after_seven_days_and_with_an_anonymized_account():
     assert not DataExport.objects.filter(user=user).exists() and not default_storage.exists(kept.storage_key)
 
 
-
 @pytest.mark.django_db
 def test_an_account_anonymized_while_its_archive_is_built_leaves_no_archive_behind(monkeypatch):
     user = UserFactory(role=Role.CREATOR)
@@ -390,6 +389,7 @@ def test_an_account_anonymized_while_its_archive_is_built_leaves_no_archive_behi
     data_export_run(export=export)
     assert not DataExport.objects.filter(user=user).exists()
     assert not default_storage.exists(exports.export_storage_key(export))
+
 
 @pytest.mark.django_db
 def test_the_admin_lists_exports_read_only(admin_session):
