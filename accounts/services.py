@@ -112,6 +112,7 @@ EDITOR_PERMISSIONS = {
     "campaigns": ["view_brand", "view_campaign", "view_campaignlocation", "view_participation", "change_participation"],
     "accounts": ["view_auditlog"],
     "procrastinate": ["view_procrastinatejob", "view_procrastinateevent"],
+    "operations": ["view_alertstate", "view_alertevent"],
 }
 
 

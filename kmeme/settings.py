@@ -9,6 +9,7 @@ has no defaults for secrets or hosts and refuses to start without them.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -76,9 +77,14 @@ INSTALLED_APPS = [
     "genealogy",
     "campaigns",
     "privacy",  # data rights: export and anonymization, above every app whose data it reads
+    "operations",  # /metrics and the alert rules: reads every app's figures, so above them all
 ]
 
 MIDDLEWARE = [
+    # django-prometheus times every request per view and method (first and last, so it sees the whole stack);
+    # operations.latency keeps the API's durations in Redis, shared by every process, for the P95 alert.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "operations.latency.ApiLatencyMiddleware",
     "kmeme.middleware.RequestIdMiddleware",
     "kmeme.middleware.ApiRequestLogMiddleware",  # one `api_request` line per API request, with the final status
     # PostgreSQL or Redis unreachable: the 500 of any middleware or view below becomes a 503 with Retry-After.
@@ -98,7 +104,8 @@ MIDDLEWARE = [
     "accounts.two_factor.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "axes.middleware.AxesMiddleware",  # last: turns a locked-out sign-in into the lockout page
+    "axes.middleware.AxesMiddleware",  # turns a locked-out sign-in into the lockout page
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "kmeme.urls"
@@ -483,6 +490,44 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+
+# --- Operations: /metrics and alerts (operations/; README, "Operations") -------------------------------------------
+# /metrics answers a scraper that sends `Authorization: Bearer <METRICS_TOKEN>`, or whose address (the peer's, or
+# NUM_PROXIES hops back in X-Forwarded-For) is in METRICS_ALLOWED_IPS (addresses or networks). In development it is
+# also open to loopback. In production with neither set, /metrics is switched off (404): it is an integration like
+# the others, switched on by its variables, and refused at start-up when they are malformed.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 24:
+    raise ImproperlyConfigured("METRICS_TOKEN must be at least 24 characters (e.g. `openssl rand -hex 24`).")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
+for _network in METRICS_ALLOWED_IPS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(f"METRICS_ALLOWED_IPS: {_network!r} is not an address or network.") from _exc
+# The business gauges are read from the database at scrape time; several scrapers (or a Prometheus pair) within this
+# many seconds share one reading per process.
+METRICS_CACHE_S = env.float("METRICS_CACHE_S", default=5.0)
+# Latency histogram buckets (seconds) of django-prometheus and of the API latency kept in Redis: 0.3 (the ops target)
+# and 0.5 (the alert) are edges, so "P95 above 500 ms" is decided exactly.
+PROMETHEUS_LATENCY_BUCKETS = (
+    0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0, 30.0, float("inf")
+)  # fmt: skip
+# Alerts (operations.alerts) are posted to this Slack incoming webhook when a rule starts firing and when it resolves;
+# empty: the admin's alert history only. Links in the posts point at SITE_URL's admin.
+SLACK_WEBHOOK_URL = env.str("SLACK_WEBHOOK_URL", default="")
+SITE_URL = env.str("SITE_URL", default=f"http://127.0.0.1:{env.int('KMEME_PORT', default=8000)}" if DEBUG else "")
+if SLACK_WEBHOOK_URL and not SITE_URL:
+    raise ImproperlyConfigured("SLACK_WEBHOOK_URL is set, so SITE_URL (e.g. https://kmeme.example) is needed too.")
+if SLACK_WEBHOOK_URL and not DEBUG and not SLACK_WEBHOOK_URL.startswith("https://"):
+    raise ImproperlyConfigured("SLACK_WEBHOOK_URL must be an https:// URL in production.")
+SITE_URL = SITE_URL.rstrip("/")
+SLACK_TIMEOUT_S = env.float("SLACK_TIMEOUT_S", default=10.0)
+# A rate rule needs at least this many events in its window (AI calls, pipeline runs, API requests, verified
+# participations) before it may fire: one failure out of three must not page anyone.
+ALERT_MIN_SAMPLE = env.int("ALERT_MIN_SAMPLE", default=20)
+if ALERT_MIN_SAMPLE < 1:
+    raise ImproperlyConfigured("ALERT_MIN_SAMPLE must be at least 1.")
 
 # --- Logging: one JSON object a line ---------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

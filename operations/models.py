@@ -1,0 +1,69 @@
+"""Alert rules' current state and their history (operations.alerts defines the rules; operations.services writes)."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class AlertStatus(models.TextChoices):
+    OK = "ok", "OK"
+    FIRING = "firing", "Firing"
+
+
+class AlertEventKind(models.TextChoices):
+    FIRED = "fired", "Fired"
+    RESOLVED = "resolved", "Resolved"
+
+
+class NotifyStatus(models.TextChoices):
+    PENDING = "pending", "Not sent yet"
+    SENT = "sent", "Sent to Slack"
+    FAILED = "failed", "Sending failed (retried at the next evaluation)"
+    GAVE_UP = "gave_up", "Sending failed for good"
+    NOT_CONFIGURED = "not_configured", "No Slack webhook configured (history only)"
+
+
+class AlertState(models.Model):
+    """One row per rule: whether it fires now, and what its last evaluation measured."""
+
+    rule = models.CharField(max_length=64, unique=True)
+    status = models.CharField(max_length=8, choices=AlertStatus.choices, default=AlertStatus.OK, db_index=True)
+    since = models.DateTimeField(help_text="When the rule entered its current status.")
+    value = models.FloatField(null=True, blank=True, help_text="What the last evaluation measured.")
+    sample = models.PositiveIntegerField(default=0, help_text="How many events the last value was measured on.")
+    detail = models.TextField(blank=True, help_text="The last evaluation's numbers, in words.")
+    evaluated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["rule"]
+        verbose_name = "alert"
+
+    def __str__(self) -> str:
+        return f"{self.rule} ({self.get_status_display()})"
+
+
+class AlertEvent(models.Model):
+    """A rule started firing, or resolved: what was measured, against what, and whether Slack was told."""
+
+    rule = models.CharField(max_length=64, db_index=True)
+    kind = models.CharField(max_length=8, choices=AlertEventKind.choices)
+    value = models.FloatField()
+    threshold = models.FloatField()
+    comparison = models.CharField(max_length=2, help_text="The rule fires while value <comparison> threshold.")
+    window_s = models.PositiveIntegerField(help_text="The window the value was measured over, in seconds.")
+    sample = models.PositiveIntegerField(default=0)
+    message = models.TextField(help_text="What was (or would be) posted to Slack.")
+    notify_status = models.CharField(
+        max_length=16, choices=NotifyStatus.choices, default=NotifyStatus.PENDING, db_index=True
+    )
+    notify_attempts = models.PositiveSmallIntegerField(default=0)
+    notify_error = models.TextField(blank=True)
+    notified_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "alert event"
+
+    def __str__(self) -> str:
+        return f"{self.rule} {self.kind} at {self.created_at:%Y-%m-%d %H:%M}"
