@@ -27,12 +27,14 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from kmeme.errors import error_body
 from operations import selectors
 from operations.latency import latency_summary
 from operations.models import AlertState, AlertStatus
+
+# The classic text format, which every Prometheus version reads (our metric names need nothing newer).
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 # The windows each rate is exported over, by label.
 AI_WINDOWS = {"15m": timedelta(minutes=15), "24h": timedelta(hours=24)}
@@ -240,6 +242,6 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
             else "Send Authorization: Bearer <METRICS_TOKEN>, or scrape from an address in METRICS_ALLOWED_IPS."
         )
         return JsonResponse(error_body(status_code=status, code=code, message=message), status=status)
-    response = HttpResponse(metrics_text(), content_type=CONTENT_TYPE_LATEST)
+    response = HttpResponse(metrics_text(), content_type=CONTENT_TYPE)
     response["Cache-Control"] = "no-store"
     return response
