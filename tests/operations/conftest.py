@@ -9,6 +9,8 @@ from django.db import connection
 from django.test import Client
 from prometheus_client.parser import text_string_to_metric_families
 
+from kmeme.ai.budget import budget_reserve, budget_settle
+from kmeme.ai.models import AICallStatus
 from operations.metrics import business_collector
 from tests.doubles import server
 from tests.doubles.fixtures import _bypass_proxies_for_loopback
@@ -82,3 +84,18 @@ def empty_job_queue(django_db_blocker) -> None:
     # procrastinate's tables are not Django-managed, so test teardown does not empty them.
     with django_db_blocker.unblock(), connection.cursor() as cursor:
         cursor.execute("TRUNCATE procrastinate_jobs CASCADE")
+
+
+def ledger_call(*, provider: str, model: str, ok: bool) -> None:
+    """A provider call as kmeme.ai.calls records it in the ledger: reserved, then settled."""
+    call = budget_reserve(
+        provider=provider, model=model, purpose="analysis", node_id=None, max_input_tokens=1000, max_output_tokens=100
+    )
+    budget_settle(
+        call=call,
+        input_tokens=800 if ok else 0,
+        output_tokens=90 if ok else 0,
+        latency_ms=1200,
+        status=AICallStatus.OK if ok else AICallStatus.ERROR,
+        error="" if ok else "ServerError: 500 INTERNAL",
+    )

@@ -10,8 +10,6 @@ from procrastinate.contrib.django import app
 from accounts.models import Role
 from campaigns.models import ParticipationStatus
 from campaigns.participations import participation_certify, participation_submit
-from kmeme.ai.budget import budget_reserve, budget_settle
-from kmeme.ai.models import AICallStatus
 from kmeme.tasks import jobs_prune
 from remix.forks import fork_publish, node_fork
 from remix.models import NodeStatus
@@ -19,7 +17,7 @@ from remix.services import node_create, node_transition
 from remix.tasks import node_analyze
 from tests.accounts.factories import UserFactory
 from tests.campaigns.factories import campaign_launched, location_consent
-from tests.operations.conftest import value
+from tests.operations.conftest import ledger_call, value
 from tests.remix.factories import node_in_review
 
 pytestmark = pytest.mark.django_db
@@ -45,21 +43,6 @@ def test_requests_show_up_in_a_latency_histogram_per_route_and_in_the_api_latenc
     assert 0 < value(after, "kmeme_api_latency_p95_seconds", window="15m") <= 30
 
 
-def _ledger_call(*, provider: str, model: str, ok: bool) -> None:
-    """A provider call as kmeme.ai.calls records it: reserved, then settled."""
-    call = budget_reserve(
-        provider=provider, model=model, purpose="analysis", node_id=None, max_input_tokens=1000, max_output_tokens=100
-    )
-    budget_settle(
-        call=call,
-        input_tokens=800 if ok else 0,
-        output_tokens=90 if ok else 0,
-        latency_ms=1200,
-        status=AICallStatus.OK if ok else AICallStatus.ERROR,
-        error="" if ok else "ServerError: 500 INTERNAL",
-    )
-
-
 def test_ai_calls_errors_and_spend_move_with_the_ledger(scrape, settings):
     empty = scrape()
     assert value(empty, "kmeme_ai_error_ratio", provider="gemini", window="15m") == 0
@@ -67,9 +50,9 @@ def test_ai_calls_errors_and_spend_move_with_the_ledger(scrape, settings):
     assert value(empty, "kmeme_llm_cap_usd") == settings.LLM_MONTHLY_CAP
 
     gemini = settings.GEMINI_MODEL
-    _ledger_call(provider="gemini", model=gemini, ok=True)
-    _ledger_call(provider="gemini", model=gemini, ok=False)
-    _ledger_call(provider="anthropic", model=settings.CLAUDE_MODEL, ok=True)
+    ledger_call(provider="gemini", model=gemini, ok=True)
+    ledger_call(provider="gemini", model=gemini, ok=False)
+    ledger_call(provider="anthropic", model=settings.CLAUDE_MODEL, ok=True)
     after = scrape()
 
     for window in ("15m", "24h"):
@@ -103,11 +86,13 @@ def test_pipeline_outcomes_and_the_review_backlog_move_with_the_nodes(scrape):
     assert value(after, "kmeme_review_oldest_seconds", status="needs_review") >= 0
 
 
-def test_a_run_without_keys_counts_as_a_fallback_and_a_gemini_call_that_could_not_be_made(scrape, video_url, settings):
+def test_a_run_without_keys_counts_as_a_fallback_and_a_gemini_call_that_could_not_be_made(
+    scrape, video_url, settings, tmp_path
+):
     from remix.pipeline import pipeline_run
     from remix.services import node_submit
 
-    settings.MEDIA_ROOT = settings.BASE_DIR / ".local" / "test-media-operations"
+    settings.MEDIA_ROOT = tmp_path / "media"
     node, _ = node_submit(user=UserFactory(role=Role.CREATOR), video_url=video_url, title="No keys")
     pipeline_run(node_id=node.pk)
     after = scrape()
