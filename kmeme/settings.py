@@ -499,7 +499,7 @@ if not DEBUG:
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 if METRICS_TOKEN and len(METRICS_TOKEN) < 24:
     raise ImproperlyConfigured("METRICS_TOKEN must be at least 24 characters (e.g. `openssl rand -hex 24`).")
-METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
+METRICS_ALLOWED_IPS = [ip.strip() for ip in env.list("METRICS_ALLOWED_IPS", default=[]) if ip.strip()]
 for _network in METRICS_ALLOWED_IPS:
     try:
         ipaddress.ip_network(_network, strict=False)
