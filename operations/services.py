@@ -99,24 +99,34 @@ def alert_events_notify(*, now: datetime | None = None) -> list[AlertEvent]:
     now = now or timezone.now()
     if not settings.SLACK_WEBHOOK_URL:
         return []
-    due = AlertEvent.objects.filter(notify_status__in=(NotifyStatus.PENDING, NotifyStatus.FAILED)).order_by(
-        "created_at", "id"
-    )
+    waiting = (NotifyStatus.PENDING, NotifyStatus.FAILED)
+    due = AlertEvent.objects.filter(notify_status__in=waiting).order_by("created_at", "id").values_list("pk", flat=True)
     sent = []
-    for event in due:
-        if event.created_at < now - NOTIFY_RETRY_FOR:
-            AlertEvent.objects.filter(pk=event.pk).update(notify_status=NotifyStatus.GAVE_UP)
-            continue
-        event.notify_attempts += 1
-        try:
-            slack_post(text=event.message)
-        except Exception as exc:  # whatever went wrong, the event says so and the next evaluation tries again
-            event.notify_status, event.notify_error = NotifyStatus.FAILED, f"{type(exc).__name__}: {exc}"[:2000]
-            logger.warning("could not post an alert to Slack", extra={"rule": event.rule, "error": event.notify_error})
-        else:
-            event.notify_status, event.notify_error, event.notified_at = NotifyStatus.SENT, "", timezone.now()
-            sent.append(event)
-        event.save(update_fields=["notify_status", "notify_error", "notified_at", "notify_attempts"])
+    for pk in list(due):
+        # The row stays locked while it is posted: a second evaluation running meanwhile skips it, so Slack never
+        # gets one event twice.
+        with transaction.atomic():
+            event = (
+                AlertEvent.objects.select_for_update(skip_locked=True).filter(pk=pk, notify_status__in=waiting).first()
+            )
+            if event is None:
+                continue
+            if event.created_at < now - NOTIFY_RETRY_FOR:
+                event.notify_status = NotifyStatus.GAVE_UP
+                event.save(update_fields=["notify_status"])
+                continue
+            event.notify_attempts += 1
+            try:
+                slack_post(text=event.message)
+            except Exception as exc:  # whatever went wrong, the event says so and the next evaluation tries again
+                event.notify_status, event.notify_error = NotifyStatus.FAILED, f"{type(exc).__name__}: {exc}"[:2000]
+                logger.warning(
+                    "could not post an alert to Slack", extra={"rule": event.rule, "error": event.notify_error}
+                )
+            else:
+                event.notify_status, event.notify_error, event.notified_at = NotifyStatus.SENT, "", timezone.now()
+                sent.append(event)
+            event.save(update_fields=["notify_status", "notify_error", "notified_at", "notify_attempts"])
     return sent
 
 

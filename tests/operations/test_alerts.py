@@ -16,7 +16,7 @@ from kmeme.ai.models import AICall, AICallStatus
 from kmeme.ai.types import ProviderUnavailable
 from operations.latency import latency_record, latency_summary
 from operations.models import AlertEvent, AlertState, AlertStatus, NotifyStatus
-from operations.services import alerts_evaluate
+from operations.services import alert_events_notify, alerts_evaluate
 from operations.tasks import alerts_evaluate_job
 from remix.pipeline import pipeline_run
 from remix.services import node_submit
@@ -124,6 +124,21 @@ def test_a_failing_webhook_is_recorded_and_retried_at_the_next_evaluation_withou
     assert first == second == event.message
 
     alerts_evaluate()
+    assert len(slack.texts()) == 2
+
+
+def test_a_post_failing_for_a_day_is_given_up_and_stays_in_the_history(settings, slack):
+    slack.set_default("webhook", lambda request, match: server.error(503, {"error": "unavailable"}))
+    for _ in range(20):
+        ledger_call(provider="gemini", model=settings.GEMINI_MODEL, ok=False)
+    alerts_evaluate()
+    alert_events_notify(now=timezone.now() + timedelta(hours=2))
+    [event] = fired("gemini_error_rate")
+    assert (event.notify_status, event.notify_attempts) == (NotifyStatus.FAILED, 2)
+
+    alert_events_notify(now=timezone.now() + timedelta(hours=25))
+    event.refresh_from_db()
+    assert (event.notify_status, event.notify_attempts) == (NotifyStatus.GAVE_UP, 2)
     assert len(slack.texts()) == 2
 
 
