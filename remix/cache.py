@@ -1,6 +1,8 @@
 """Cached reads of the public API and their invalidation.
 
-`recipe:{node}` (the Smart Recipe View, 1 h) and `similar:{node}:{k}` (1 h). A change to a
+`recipe:{node}` (the Smart Recipe View, 1 h; 24 h when the nightly pre-generation warms it) and
+`similar:{node}:{k}` (1 h). Reads of published recipes are counted in one Redis sorted set (`recipe_reads`), which
+the nightly pre-generation reads to warm the most-read ones and then clears. A change to a
 node, its brief or its children drops the node's and its parents' entries once the change
 commits; a change of who is published drops every similar-list, since any of them may list
 the node. Writes call `node_cache_invalidate` from their service, so no path forgets it.
@@ -14,12 +16,15 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import transaction
+from django_redis import get_redis_connection
+from redis.exceptions import RedisError
 
 from remix.models import RemixNode
 
 logger = logging.getLogger("kmeme.cache")
 
 RECIPE_TTL_S = 3600
+RECIPE_WARM_TTL_S = 24 * 3600  # safe: every write drops the entry (node_cache_invalidate), the TTL is a backstop
 SIMILAR_TTL_S = 3600
 
 
@@ -43,6 +48,28 @@ def cached(key: str, ttl: int, build: Callable[[], Any]) -> Any:
     else:
         logger.info("cache_hit", extra={"event": "cache_hit", "cache": name})
     return value
+
+
+def _reads_key() -> str:
+    return cache.make_key("recipe_reads")
+
+
+def recipe_read_count(public_id: object) -> None:
+    """Count one read of a published recipe (for the nightly warm-up). Never fails a read: a Redis error is logged."""
+    try:
+        get_redis_connection("default").zincrby(_reads_key(), 1, str(public_id))
+    except RedisError:
+        logger.warning("recipe read not counted: Redis refused", exc_info=True)
+
+
+def recipes_most_read(*, top: int) -> list[tuple[str, int]]:
+    """(public id, reads) of the `top` most-read recipes since the counts were last cleared, most read first."""
+    rows = get_redis_connection("default").zrevrange(_reads_key(), 0, top - 1, withscores=True)
+    return [(member.decode(), int(score)) for member, score in rows]
+
+
+def recipe_reads_clear() -> None:
+    get_redis_connection("default").delete(_reads_key())
 
 
 def node_cache_invalidate(*, node: RemixNode, publication_changed: bool = False) -> None:

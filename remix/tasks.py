@@ -13,6 +13,7 @@ from kmeme.middleware import request_id_bound
 from remix.embeddings import node_embedding_refresh, nodes_for_embedding
 from remix.models import NodeStatus, RemixNode
 from remix.pipeline import brief_regenerate_run, pipeline_run
+from remix.pregenerate import BRIEFS_PER_NIGHT, briefs_pregenerate, nodes_needing_brief, recipe_caches_warm
 from remix.recovery import nodes_retry_after_outage, nodes_stranded_release
 from remix.services import node_transition
 
@@ -104,5 +105,30 @@ def nodes_retry_after_outage_job(timestamp: int) -> None:
     try:
         nodes_stranded_release()
         nodes_retry_after_outage()
+    finally:
+        connection.close()
+
+
+@app.periodic(cron="37 1 * * *")  # nightly, off the hour, before the morning's readers and editors
+@app.task(queue="maintenance", queueing_lock="pregenerate_nightly")
+def pregenerate_nightly(timestamp: int) -> None:
+    """Nightly pre-generation (remix.pregenerate): briefs for analysed nodes without one, then the recipe cache of
+    the most-read published recipes. Fails (visible in the admin, and alerted on when it keeps failing) when a brief
+    could not be written; the cache is warmed either way."""
+    try:
+        briefs = briefs_pregenerate(nodes=nodes_needing_brief(limit=BRIEFS_PER_NIGHT))
+        warmed = recipe_caches_warm()
+        logger.info(
+            "pregenerate_nightly",
+            extra={
+                "event": "pregenerate",
+                "briefs_ai": briefs.ai,
+                "briefs_rule_based": briefs.rule_based,
+                "briefs_failed": len(briefs.failed),
+                "recipes_warmed": warmed.warmed,
+            },
+        )
+        if briefs.failed:
+            raise RuntimeError(f"{len(briefs.failed)} brief(s) could not be written: " + "; ".join(briefs.failed[:5]))
     finally:
         connection.close()

@@ -44,3 +44,17 @@ def test_the_worker_runs_a_queued_job_to_completion():
         app.run_worker(queues=["maintenance"], wait=False, install_signal_handlers=False, listen_notify=False)
     job = ProcrastinateJob.objects.get(task_name="kmeme.tasks.jobs_prune")
     assert job.status == "succeeded"
+
+
+def test_every_scheduled_job_is_listed_in_the_readme_with_its_cadence():
+    """Operators read the README's table to know what runs when: no periodic task may be missing from it."""
+    from pathlib import Path
+
+    from django.conf import settings
+    from procrastinate.contrib.django import app as procrastinate_app
+
+    table = (Path(settings.BASE_DIR) / "README.md").read_text().split("## Scheduled jobs", 1)[1].split("\n## ", 1)[0]
+    rows = {line.split("`")[1]: line for line in table.splitlines() if line.startswith("| `")}
+    scheduled = {p.task.name for p in procrastinate_app.periodic_registry.periodic_tasks.values()}
+    assert scheduled - set(rows) == set(), "scheduled jobs missing from the README's table"
+    assert set(rows) - scheduled == set(), "README lists jobs that are not scheduled"
