@@ -104,13 +104,17 @@ def _ksuccess(now: datetime) -> Measurement:
 
 
 def _jobs_failing(now: datetime) -> Measurement:
+    """The worst of: failed runs of one task in the last hour (a frequent job), and the latest runs of one scheduled
+    task that failed in a row (a nightly job failing night after night)."""
     failures = selectors.job_failures(since=selectors.window_start(timedelta(hours=1), now=now))
-    worst = max(failures.values(), default=0)
-    failing = ", ".join(f"{task} ×{n}" for task, n in sorted(failures.items(), key=lambda kv: -kv[1]) if n >= 3)
+    in_a_row = selectors.jobs_failed_in_a_row(tasks=selectors.scheduled_task_names())
+    worst = max([*failures.values(), *in_a_row.values()], default=0)
+    parts = [f"{task} ×{n} in the last hour" for task, n in sorted(failures.items(), key=lambda kv: -kv[1]) if n >= 3]
+    parts += [f"{task}: last {n} runs failed" for task, n in sorted(in_a_row.items(), key=lambda kv: -kv[1]) if n >= 3]
     return Measurement(
         value=float(worst),
         sample=sum(failures.values()),
-        detail=f"failed runs in the last hour: {failing}" if failing else "no task failed 3 times in the last hour",
+        detail="failing: " + ", ".join(parts) if parts else "no task failed 3 times in an hour or 3 runs in a row",
     )
 
 

@@ -121,6 +121,10 @@ def business_metrics() -> list[Metric]:
         for task, n in selectors.job_failures(since=now - span).items():
             failures.add_metric([task, window], n)
     metrics.append(failures)
+    in_a_row = _gauge("kmeme_job_failed_in_a_row", "Latest runs of a scheduled task that failed in a row", ["task"])
+    for task, n in selectors.jobs_failed_in_a_row(tasks=selectors.scheduled_task_names()).items():
+        in_a_row.add_metric([task], n)
+    metrics.append(in_a_row)
 
     backlog = _gauge("kmeme_review_backlog", "Nodes waiting for an editor", ["status"])
     backlog_age = _gauge("kmeme_review_oldest_seconds", "How long the longest-waiting node has waited", ["status"])

@@ -15,6 +15,7 @@ from django.db import connection
 from django.db.models import Count, Min, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from procrastinate.contrib.django import app
 
 from accounts.models import AuditLog
 from campaigns.models import Participation, ParticipationStatus
@@ -227,6 +228,37 @@ def job_failures(*, since: datetime) -> dict[str, int]:
     with connection.cursor() as cursor:
         cursor.execute(_FAILURES_SQL, [since])
         return dict(cursor.fetchall())
+
+
+_IN_A_ROW_SQL = """
+SELECT t.name, ARRAY(
+    SELECT j.status::text FROM procrastinate_jobs j
+    WHERE j.task_name = t.name AND j.status IN ('succeeded', 'failed')
+    ORDER BY j.id DESC
+    LIMIT %s
+)
+FROM unnest(%s::text[]) AS t(name)
+"""
+
+
+def scheduled_task_names() -> list[str]:
+    """The periodic tasks the worker's scheduler runs."""
+    return sorted({p.task.name for p in app.periodic_registry.periodic_tasks.values()})
+
+
+def jobs_failed_in_a_row(*, tasks: list[str], runs: int = 10) -> dict[str, int]:
+    """For each of `tasks`, how many of its latest finished runs (up to `runs`) failed in a row: a nightly job that
+    failed the last three nights shows 3 (an hour's window never sees more than one of its runs). Tasks whose
+    latest run succeeded are left out. One query (an index of operations' migration 0003)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_IN_A_ROW_SQL, [runs, tasks])
+        rows = cursor.fetchall()
+    streaks = {}
+    for task, statuses in rows:
+        streak = next((i for i, status in enumerate(statuses) if status != "failed"), len(statuses))
+        if streak:
+            streaks[task] = streak
+    return streaks
 
 
 def window_start(window: timedelta, *, now: datetime | None = None) -> datetime:

@@ -14,6 +14,7 @@ from accounts.models import Role
 from kmeme.ai.gemini import gemini_analyze
 from kmeme.ai.models import AICall, AICallStatus
 from kmeme.ai.types import ProviderUnavailable
+from kmeme.tasks import db_backup_nightly
 from operations.latency import latency_record, latency_summary
 from operations.models import AlertEvent, AlertState, AlertStatus, NotifyStatus
 from operations.services import alert_events_notify, alerts_evaluate
@@ -189,6 +190,32 @@ def test_a_job_failing_three_times_in_an_hour_fires(slack, empty_job_queue):
     [post] = slack.texts()
     assert "FIRING: A job keeps failing* is 3" in post and "remix.tasks.node_analyze ×3" in post
     assert "/admin/procrastinate/procrastinatejob/?status__exact=failed|" in post
+
+
+def _nightly_backup_runs(count: int) -> None:
+    for night in range(count):
+        db_backup_nightly.defer(timestamp=int(time.time()) + night)
+        with app.replace_connector(app.connector.get_worker_connector()):
+            app.run_worker(queues=["maintenance"], wait=False, install_signal_handlers=False, listen_notify=False)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_nightly_job_failing_three_nights_in_a_row_fires_and_a_good_night_resolves_it(
+    slack, empty_job_queue, settings, tmp_path
+):
+    settings.PGBACKREST_CONFIG = str(tmp_path / "missing.conf")  # the backup cannot run: each night's job fails
+    _nightly_backup_runs(2)
+    alerts_evaluate()
+    assert slack.texts() == []  # two bad nights: not yet "keeps failing"
+    _nightly_backup_runs(1)
+    alerts_evaluate()
+    [post] = slack.texts()
+    assert "FIRING: A job keeps failing* is 3" in post and "kmeme.tasks.db_backup_nightly: last 3 runs failed" in post
+
+    settings.PGBACKREST_CONFIG = ""  # no local cluster to back up: the job has nothing to do and succeeds
+    _nightly_backup_runs(1)
+    alerts_evaluate(now=timezone.now() + timedelta(hours=2))  # the next nights: the failures left the hour too
+    assert len(slack.texts()) == 2 and "RESOLVED: A job keeps failing" in slack.texts()[1]
 
 
 @pytest.mark.django_db(transaction=True)
