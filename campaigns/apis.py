@@ -56,6 +56,7 @@ from kmeme.idempotency import IdempotentWritesMixin
 from kmeme.openapi import ERROR_RESPONSES
 from kmeme.pagination import PageNumberPagination
 from remix.models import Layer, NodeStatus, RemixNode
+from remix.services import upload_usable
 
 # --- brands ----------------------------------------------------------------------------------------------------
 
@@ -386,7 +387,9 @@ class CampaignSubmissionApi(IdempotentWritesMixin, APIView):
             "recorded as `rejected` with the reason, and can be submitted again. Refused, with nothing written: "
             "403 `consent_required` without location consent of the current terms (POST /me/consents), 403 "
             "`fork_not_yours`, 400 `not_a_fork`, 409 `fork_not_published`, 409 `campaign_window_closed` / "
-            "`campaign_not_active`, 409 `already_participating` once verified."
+            "`campaign_not_active`, 409 `already_participating` once verified. The video: `video_url` (posted; its "
+            "views decide K-Success, else the fork's posted link's), `upload_id` (one of your own completed uploads, "
+            "the video as shot: 404 `not_found` for anyone else's, 409 `upload_not_completed`), or both."
         ),
     )
     def post(self, request: Request, campaign_id: int) -> Response:
@@ -397,12 +400,14 @@ class CampaignSubmissionApi(IdempotentWritesMixin, APIView):
         fork = RemixNode.objects.filter(public_id=data["fork"]).first()
         if fork is None or (fork.owner_id != request.user.pk and fork.status != NodeStatus.PUBLISHED):
             raise ApplicationError("No such remix.", code="not_found", status_code=404)
+        upload = upload_usable(user=request.user, upload_id=data["upload_id"]) if "upload_id" in data else None
         with transaction.atomic():
             participation = participation_submit(
                 campaign=campaign,
                 creator=request.user,
-                video_url=data["video_url"],
+                video_url=data.get("video_url", ""),
                 fork_node=fork,
+                upload=upload,
                 latitude=data["latitude"],
                 longitude=data["longitude"],
             )

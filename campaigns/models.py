@@ -154,6 +154,14 @@ class Participation(models.Model):
     fork_node = models.ForeignKey(
         "remix.RemixNode", on_delete=models.SET_NULL, null=True, blank=True, related_name="participations"
     )
+    upload = models.ForeignKey(
+        "accounts.Upload",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="participations",
+        help_text="The video as shot at the place, uploaded by the creator (instead of, or beside, a posted link).",
+    )
     claimed_position = gis_models.PointField(geography=True, srid=4326, null=True, blank=True)
     location = models.ForeignKey(
         CampaignLocation,

@@ -17,7 +17,7 @@ from django.contrib.gis.geos import Point
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from accounts.models import ConsentKind, User
+from accounts.models import ConsentKind, Upload, User
 from accounts.selectors import consent_current
 from accounts.services import audit_log_record
 from campaigns.models import (
@@ -114,6 +114,7 @@ def participation_submit(
     longitude: float | None,
     latitude: float | None,
     fork_node: RemixNode | None = None,
+    upload: Upload | None = None,
     at: datetime | None = None,
 ) -> Participation:
     """Submit (or, after a rejection, submit again): the fork, its posted video and where it was shot. Joins on the
@@ -121,8 +122,12 @@ def participation_submit(
     window (409), a fork that is not the creator's (403 `fork_not_yours`) or not a fork (400 `not_a_fork`), a
     position without location consent (403 `consent_required`), a draft fork (409 `fork_not_published`: only
     published remixes have their views followed), a participation already verified (409). A
-    submission that is checked and fails is not a refusal: it is recorded as rejected, with the reason."""
+    submission that is checked and fails is not a refusal: it is recorded as rejected, with the reason. `upload` is
+    the video as shot, one of the creator's own completed uploads (remix.services.upload_usable finds it); the views
+    that decide K-Success are still those of a posted video (`video_url`, or the fork's posted link)."""
     now = at or timezone.now()
+    if upload is not None and upload.owner_id != creator.pk:
+        raise ApplicationError("No such upload.", code="not_found", status_code=404)
     _campaign_open(campaign, now)
     if fork_node is not None:
         if fork_node.owner_id != creator.pk:
@@ -152,6 +157,7 @@ def participation_submit(
         )
     before = participation.status if participation.pk else None
     participation.video_url, participation.fork_node, participation.claimed_position = video_url, fork_node, position
+    participation.upload = upload
     participation.submitted_at = now
     participation.submissions += 1
     participation.decision_reason = ""

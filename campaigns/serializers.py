@@ -128,6 +128,9 @@ class ParticipationSerializer(serializers.ModelSerializer):
 
     campaign = CampaignSummarySerializer(read_only=True)
     fork = serializers.UUIDField(source="fork_node.public_id", read_only=True, allow_null=True, default=None)
+    upload = serializers.UUIDField(
+        source="upload.public_id", read_only=True, allow_null=True, default=None, help_text="Your uploaded video."
+    )
     location = LocationSummarySerializer(read_only=True, allow_null=True)
     latitude = serializers.SerializerMethodField()
     longitude = serializers.SerializerMethodField()
@@ -140,6 +143,7 @@ class ParticipationSerializer(serializers.ModelSerializer):
             "status",
             "fork",
             "video_url",
+            "upload",
             "latitude",
             "longitude",
             "location",
@@ -259,10 +263,26 @@ class LocationUpdateSerializer(LocationWriteSerializer):
 
 
 class SubmissionSerializer(StrictSerializer):
+    """The fork, and the video: a posted link, an upload of your own, or both."""
+
     fork = serializers.UUIDField(help_text="Your fork of a featured master (or of a remix of one).")
-    video_url = HttpUrlField(help_text="Your remix as posted: its view counts decide K-Success.")
+    video_url = HttpUrlField(
+        required=False,
+        help_text="Your remix as posted: its view counts decide K-Success (without it, the fork's posted link).",
+    )
+    upload_id = serializers.UUIDField(
+        required=False, help_text="The video as shot, one of your own completed uploads (POST /api/v1/uploads)."
+    )
     latitude = latitude_field()
     longitude = longitude_field()
+
+    def validate(self, attrs: dict) -> dict:
+        if "video_url" not in attrs and "upload_id" not in attrs:
+            raise serializers.ValidationError(
+                {"video_url": ["This field is required (or send upload_id: one of your uploads; or both)."]},
+                code="required",
+            )
+        return attrs
 
 
 class StatusCountsSerializer(serializers.Serializer):

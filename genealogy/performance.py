@@ -32,7 +32,7 @@ from genealogy.services import snapshot_record, tracking_record
 from genealogy.strategies import strategy_cache_drop
 from kmeme.media.stats import VideoStats, media_stats_read
 from kmeme.media.types import MediaError
-from kmeme.platforms import platform_from_url
+from kmeme.platforms import Platform, platform_from_url
 from remix.models import Layer, NodeStatus, RemixNode
 
 logger = logging.getLogger("kmeme.performance")
@@ -87,13 +87,14 @@ def node_snapshot_url(*, node: RemixNode) -> str:
 
 def nodes_due_for_snapshot(*, now: datetime | None = None) -> QuerySet[RemixNode]:
     """Published nodes whose next snapshot is due (the SQL form of snapshot_is_due), never-tried first, then the
-    longest-waiting. Forks without a posted URL are left out."""
+    longest-waiting. Forks without a posted URL, and masters made from an upload (no public page to read), are left
+    out."""
     now = now or timezone.now()
     attempt = F("performance_tracking__last_attempt_at")
     young_at_attempt = Q(performance_tracking__last_attempt_at__lt=F("published_at") + HOURLY_UNTIL)
     return (
         RemixNode.objects.filter(status=NodeStatus.PUBLISHED, published_at__gte=now - DAILY_UNTIL)
-        .filter(Q(layer=Layer.MASTER) | (Q(layer=Layer.FORK) & ~Q(posted_url="")))
+        .filter((Q(layer=Layer.MASTER) & ~Q(platform=Platform.UPLOAD)) | (Q(layer=Layer.FORK) & ~Q(posted_url="")))
         .filter(
             Q(performance_tracking__isnull=True)
             | Q(performance_tracking__last_attempt_at__isnull=True)

@@ -13,6 +13,16 @@ class Platform(models.TextChoices):
     TIKTOK = "tiktok", "TikTok"
     INSTAGRAM = "instagram", "Instagram Reels"
     DIRECT = "direct", "Direct video link"
+    UPLOAD = "upload", "Uploaded video"
+
+
+# A video a user uploaded (accounts.Upload) is named by a URL on a reserved, never-resolving host (RFC 2606), so
+# every node keeps a valid source URL; nothing ever fetches it: the pipeline copies the stored upload instead.
+UPLOAD_HOST = "uploads.kmeme.invalid"
+
+
+def upload_source_url(*, upload_public_id: object, filename: str) -> str:
+    return f"https://{UPLOAD_HOST}/{upload_public_id}/{filename}"
 
 
 def _host_matches(host: str, domain: str) -> bool:
@@ -30,4 +40,6 @@ def platform_from_url(url: str) -> Platform:
         return Platform.TIKTOK
     if _host_matches(host, "instagram.com"):
         return Platform.INSTAGRAM
+    if host == UPLOAD_HOST:
+        return Platform.UPLOAD
     return Platform.DIRECT

@@ -4,7 +4,8 @@ What happens to a user (`user_anonymize`), in one transaction:
 - the account: email replaced by a random address at `anonymized.invalid`, name and Firebase uid cleared, password
   unusable, deactivated (which also refuses every access token already issued), staff rights dropped, role creator;
   every refresh token blacklisted, admin sessions and second-factor devices deleted;
-- their private forks (drafts without remixes of their own) deleted; published content stays, attributed to
+- their private forks (drafts without remixes of their own), and the unpublished nodes made from videos they
+  uploaded, deleted with the node's copy of the video; published content stays, attributed to
   "deleted user" — the account row is kept only as the pseudonymous id their content and the audit log point to;
 - their campaign participations lose the position they claimed;
 - the personal side rows of the audit log about them (accounts.AuditPersonal: emails, names, uids, IPs) deleted,
@@ -27,6 +28,7 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.sessions.models import Session
 from django.core.cache import cache
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Q, TextField
 from django.db.models.functions import Cast
@@ -40,6 +42,7 @@ from accounts.uploads import uploads_delete
 from campaigns.models import Participation
 from kmeme.errors import ApplicationError
 from kmeme.models import IdempotencyRecord
+from kmeme.platforms import Platform
 from privacy.exports import exports_delete
 from privacy.models import DataExport
 from remix.cache import node_cache_invalidate
@@ -74,8 +77,13 @@ def _last_admin(user: User) -> bool:
     return not others.exists()
 
 
-def _private_forks(user: User):
-    return RemixNode.objects.filter(owner=user, layer=Layer.FORK).exclude(status=NodeStatus.PUBLISHED)
+def _private_nodes(user: User):
+    """Their forks not published, and masters made from their own uploads not published (their own video)."""
+    return (
+        RemixNode.objects.filter(owner=user)
+        .filter(Q(layer=Layer.FORK) | Q(platform=Platform.UPLOAD))
+        .exclude(status=NodeStatus.PUBLISHED)
+    )
 
 
 def _sessions_of(user: User) -> list[str]:
@@ -105,7 +113,7 @@ def user_anonymize(*, user: User, actor: User | None, dry_run: bool = False) -> 
             raise ApplicationError(
                 "This is the last active admin: make someone else an admin first.", code="last_admin", status_code=409
             )
-        deletable_forks = _private_forks(user).exclude(
+        deletable_forks = _private_nodes(user).exclude(
             pk__in=Mutation.objects.filter(parent__owner=user).values("parent_id")
         )
         published = RemixNode.objects.filter(owner=user, status=NodeStatus.PUBLISHED)
@@ -124,7 +132,7 @@ def user_anonymize(*, user: User, actor: User | None, dry_run: bool = False) -> 
         counts = {
             "uploads deleted": Upload.objects.filter(owner=user).count(),
             "data exports deleted": exports.count(),
-            "private forks deleted": deletable_forks.count(),
+            "private forks and unpublished uploaded videos deleted": deletable_forks.count(),
             "published remixes kept as 'deleted user'": published.count(),
             "claimed positions dropped": positions.count(),
             "tokens revoked": tokens.count(),
@@ -143,6 +151,8 @@ def user_anonymize(*, user: User, actor: User | None, dry_run: bool = False) -> 
             node_cache_invalidate(node=node)
         for fork in deletable_forks:
             node_cache_invalidate(node=fork)
+            if fork.media_name:  # a storage failure raises here and rolls everything back, to be tried again
+                default_storage.delete(fork.media_name)
             fork.delete()
         positions.update(claimed_position=None, updated_at=timezone.now())
         BlacklistedToken.objects.bulk_create([BlacklistedToken(token=t) for t in tokens], ignore_conflicts=True)

@@ -257,13 +257,14 @@ def _nodes(user: User) -> Iterator[dict[str, Any]]:
 
 def _participations(user: User) -> Iterator[dict[str, Any]]:
     """Their own campaign entries; nothing about anyone else taking part."""
-    entries = Participation.objects.filter(creator=user).select_related("campaign", "fork_node", "location")
+    entries = Participation.objects.filter(creator=user).select_related("campaign", "fork_node", "location", "upload")
     for p in entries.order_by("id").iterator(chunk_size=500):
         yield {
             "campaign": {"id": p.campaign_id, "title": p.campaign.title},
             "status": p.status,
             "fork": str(p.fork_node.public_id) if p.fork_node else None,
             "video_url": p.video_url,
+            "upload": str(p.upload.public_id) if p.upload else None,
             "position": None
             if p.claimed_position is None
             else {"latitude": p.claimed_position.y, "longitude": p.claimed_position.x},

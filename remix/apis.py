@@ -39,7 +39,7 @@ from remix.serializers import (
     RecipeSerializer,
     SimilarNodeSerializer,
 )
-from remix.services import node_submit
+from remix.services import node_submit, node_submit_upload
 from remix.similar import node_similar
 
 
@@ -63,7 +63,7 @@ class AnalysisCreateApi(IdempotentWritesMixin, APIView):
                     "no new job, and the daily quota is not used."
                 ),
             ),
-            **ERROR_RESPONSES(400, 401, 429),
+            **ERROR_RESPONSES(400, 401, 404, 409, 429),
         },
         description=(
             f"Analyses have limits of their own: {' and '.join(map(rate_text, settings.ANALYSIS_RATE_LIMITS))} per "
@@ -75,7 +75,10 @@ class AnalysisCreateApi(IdempotentWritesMixin, APIView):
             "`url_unresolvable`; nothing is stored and the quota is not used. "
             "Submitting a link again while the node your earlier submission made is still `analyzing` answers 200 with "
             "that node instead of starting a second analysis (five taps at once make one node); once it has left "
-            "analysis, the same link makes a new node."
+            "analysis, the same link makes a new node. "
+            "Instead of a link, `upload_id` names one of your own uploads whose file has arrived (POST "
+            "/api/v1/uploads, then …/complete): the stored file is analysed; someone else's or an unknown upload is "
+            "404 `not_found`, one not completed 409 `upload_not_completed`. Send exactly one of the two (400)."
         ),
     )
     def post(self, request: Request) -> Response:
@@ -83,8 +86,12 @@ class AnalysisCreateApi(IdempotentWritesMixin, APIView):
         serializer.is_valid(raise_exception=True)
         rate_limits_check(request=request, group="analyses", rates=settings.ANALYSIS_RATE_LIMITS)
         remaining = quota_consume(user=request.user)
+        data = serializer.validated_data
         try:
-            node, job_id = node_submit(user=request.user, **serializer.validated_data)
+            if "upload_id" in data:
+                node, job_id = node_submit_upload(user=request.user, upload_id=data["upload_id"], title=data["title"])
+            else:
+                node, job_id = node_submit(user=request.user, video_url=data["video_url"], title=data["title"])
         except Exception:
             quota_refund(user=request.user)
             raise

@@ -71,6 +71,11 @@ class RemixNode(models.Model):
     posted_url = models.URLField(
         max_length=2048, blank=True, help_text="The fork's own video as posted by its creator; snapshots follow it."
     )
+    # A video the owner uploaded instead of linking (accounts.Upload): the pipeline copies it into the node's media;
+    # source_url then names it on a reserved host (kmeme.platforms.upload_source_url) and is never fetched.
+    source_upload = models.ForeignKey(
+        "accounts.Upload", on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="nodes"
+    )
     layer = models.CharField(max_length=8, choices=Layer.choices, default=Layer.MASTER, db_index=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="remix_nodes", null=True, blank=True

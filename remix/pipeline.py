@@ -40,7 +40,7 @@ from kmeme.ai.gemini import gemini_analysis_deadline_s, gemini_analyze, gemini_c
 from kmeme.ai.offline import rule_based_brief
 from kmeme.ai.types import ProviderUnavailable
 from kmeme.deadline import deadline
-from kmeme.media import MediaError, media_fetch, media_probe
+from kmeme.media import FetchedMedia, MediaError, media_copy, media_fetch, media_probe
 from kmeme.platforms import Platform
 from remix.models import (
     AnalysisStatus,
@@ -94,11 +94,27 @@ class Fallback:
         return self.reason
 
 
+def _media_from_upload(node: RemixNode) -> FetchedMedia:
+    """The node's copy of the video its owner uploaded (the upload may be deleted later; the node keeps its own)."""
+    upload = node.source_upload
+    if upload is None:
+        raise MediaError("The uploaded video was deleted.", code="media_unreachable", details={"reason": "gone"})
+    return media_copy(
+        storage_name=upload.key,
+        node_public_id=str(node.public_id),
+        filename=upload.filename,
+        content_type=upload.content_type,
+    )
+
+
 def _fetch_and_probe(node: RemixNode) -> Fallback | None:
     """Download and measure the video once per node. Returns why it could not, or None."""
     if not node.media_name:
         try:
-            fetched = media_fetch(url=node.source_url, platform=node.platform, node_public_id=str(node.public_id))
+            if node.platform == Platform.UPLOAD:
+                fetched = _media_from_upload(node)
+            else:
+                fetched = media_fetch(url=node.source_url, platform=node.platform, node_public_id=str(node.public_id))
         except MediaError as exc:
             return Fallback("media", exc.code, f"the video could not be downloaded ({exc.code}: {exc.message})")
         node.media_name = fetched.storage_name

@@ -9,8 +9,26 @@ from remix.recovery import node_auto_retry_pending
 
 
 class AnalysisRequestSerializer(StrictSerializer):
-    video_url = HttpUrlField(help_text="TikTok, Instagram Reels, YouTube (Shorts) or a direct video link.")
+    """Exactly one source: a link, or one of your own completed uploads."""
+
+    video_url = HttpUrlField(
+        required=False, help_text="TikTok, Instagram Reels, YouTube (Shorts) or a direct video link."
+    )
+    upload_id = serializers.UUIDField(
+        required=False, help_text="One of your own completed uploads (POST /api/v1/uploads), instead of a link."
+    )
     title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+    def validate(self, attrs: dict) -> dict:
+        if "video_url" not in attrs and "upload_id" not in attrs:
+            raise serializers.ValidationError(
+                {"video_url": ["This field is required (or send upload_id: one of your uploads)."]}, code="required"
+            )
+        if "video_url" in attrs and "upload_id" in attrs:
+            raise serializers.ValidationError(
+                {"upload_id": ["Send a video_url or an upload_id, not both."]}, code="one_source"
+            )
+        return attrs
 
 
 class NodeSummarySerializer(serializers.ModelSerializer):

@@ -11,14 +11,15 @@ from django.utils import timezone
 from procrastinate.contrib.django import app
 from procrastinate.exceptions import AlreadyEnqueued
 
-from accounts.models import User
+from accounts.models import Upload, UploadStatus, User
+from accounts.selectors import upload_for_owner
 from accounts.services import audit_log_record
 from kmeme.ai.embeddings import embeddings_provider
 from kmeme.changes import changes_apply
 from kmeme.errors import ApplicationError
 from kmeme.media.guard import url_check
 from kmeme.middleware import current_request_id
-from kmeme.platforms import Platform, platform_from_url
+from kmeme.platforms import Platform, platform_from_url, upload_source_url
 from remix.cache import node_cache_invalidate
 from remix.embeddings import node_embedding_refresh, nodes_for_embedding
 from remix.models import (
@@ -43,6 +44,7 @@ def node_create(
     owner: User | None,
     layer: str = Layer.MASTER,
     commerce_category: str = CommerceCategory.NONE,
+    source_upload: Upload | None = None,
 ) -> RemixNode:
     """Create a node in draft. The platform is derived from the URL, never taken from the caller.
 
@@ -54,6 +56,7 @@ def node_create(
         layer=layer,
         owner=owner,
         commerce_category=commerce_category,
+        source_upload=source_upload,
     )
     node.full_clean()
     node.save()
@@ -225,6 +228,46 @@ def node_submit(*, user: User, video_url: str, title: str = "") -> tuple[RemixNo
     platform = platform_from_url(video_url)
     node = node_create(title=title.strip() or f"{Platform(platform).label} video", source_url=video_url, owner=user)
     return node, node_analysis_start(node=node, actor=user, reason="analysis requested")
+
+
+def upload_usable(*, user: User, upload_id: Any) -> Upload:
+    """One of `user`'s own uploads whose file has arrived, to use as a video source (an analysis, a campaign
+    submission). Anyone else's, or none, is a 404 (its existence is not revealed); one not yet completed is a 409."""
+    upload = upload_for_owner(owner=user, public_id=upload_id)
+    if upload is None:
+        raise ApplicationError("No such upload.", code="not_found", status_code=404)
+    if upload.status != UploadStatus.UPLOADED:
+        raise ApplicationError(
+            "This upload has not been completed: send the file, then POST /api/v1/uploads/{id}/complete.",
+            code="upload_not_completed",
+            status_code=409,
+            details={"upload_id": str(upload.public_id), "upload_status": upload.status},
+        )
+    return upload
+
+
+@transaction.atomic
+def node_submit_upload(*, user: User, upload_id: Any, title: str = "") -> tuple[RemixNode, int | None]:
+    """A video the user uploaded becomes a master node in analysis, like a submitted link (node_submit): the
+    pipeline copies the stored file instead of downloading one. Only the user's own completed uploads; a repeat
+    while the first node is still in analysis returns that node and no job."""
+    upload = upload_usable(user=user, upload_id=upload_id)
+    source_url = upload_source_url(upload_public_id=upload.public_id, filename=upload.filename)
+    _node_submission_lock(user=user, video_url=source_url)
+    in_flight = (
+        RemixNode.objects.filter(owner=user, source_upload=upload, status=NodeStatus.ANALYZING)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if in_flight is not None:
+        return in_flight, None
+    node = node_create(
+        title=(title.strip() or upload.original_filename or upload.filename)[:200],
+        source_url=source_url,
+        owner=user,
+        source_upload=upload,
+    )
+    return node, node_analysis_start(node=node, actor=user, reason="analysis of an uploaded video requested")
 
 
 NODE_EDITABLE_FIELDS = ("title", "source_url", "commerce_category")

@@ -22,7 +22,7 @@ Project infrastructure: it imports no app. The modules, each importing only thos
     probe   media_probe: PyAV reads a stored video, feeding scenes and tempo
 """
 
-from kmeme.media.fetch import media_fetch
+from kmeme.media.fetch import media_copy, media_fetch
 from kmeme.media.probe import media_probe
 from kmeme.media.tempo import estimate_bpm
 from kmeme.media.types import FetchedMedia, MediaError, ProbeResult
@@ -32,6 +32,7 @@ __all__ = [
     "MediaError",
     "ProbeResult",
     "estimate_bpm",
+    "media_copy",
     "media_fetch",
     "media_probe",
 ]

@@ -96,6 +96,33 @@ def media_fetch(*, url: str, platform: str, node_public_id: str) -> FetchedMedia
     return FetchedMedia(storage_name=storage_name, size_bytes=size, content_type=content_type, method=method)
 
 
+def media_copy(*, storage_name: str, node_public_id: str, filename: str, content_type: str) -> FetchedMedia:
+    """Copy a video already in media storage (a user's upload) to videos/{node_public_id}/, as media_fetch stores a
+    download, so the node's media does not go when the upload does. Raises MediaError `media_unreachable` when the
+    file is gone, `media_too_large` or `media_invalid` (empty) as a download would."""
+    node_public_id = str(node_public_id)
+    if not _SAFE_ID.match(node_public_id):
+        raise ValueError(f"node_public_id {node_public_id!r} is not a safe path component")
+    try:
+        size = default_storage.size(storage_name)
+    except (FileNotFoundError, OSError) as exc:
+        raise MediaError(
+            "The uploaded video is no longer stored.", code="media_unreachable", details={"reason": "gone"}
+        ) from exc
+    if size > max_bytes():
+        raise too_large(limit=max_bytes(), seen=size)
+    if size == 0:
+        raise MediaError("The uploaded video is empty.", code="media_invalid", details={})
+    stem, _, ext = filename.rpartition(".")
+    with default_storage.open(storage_name, "rb") as source:
+        stored = default_storage.save(
+            f"videos/{node_public_id}/{_safe_filename(stem=stem or filename, ext=ext if stem else '')}",
+            File(source, name=filename),
+        )
+    logger.info("media copied from an upload", extra={"storage_name": stored, "size": size})
+    return FetchedMedia(storage_name=stored, size_bytes=size, content_type=content_type, method="upload")
+
+
 class _PinnedNetworkBackend(httpcore2.SyncBackend):
     """httpcore's sockets, opened to the addresses the guard checked for the host instead of a fresh lookup.
 

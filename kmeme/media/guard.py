@@ -28,7 +28,7 @@ from django.conf import settings
 from rest_framework import status
 
 from kmeme.media.types import MediaError
-from kmeme.platforms import Platform, platform_from_url
+from kmeme.platforms import UPLOAD_HOST, Platform, platform_from_url
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -68,6 +68,9 @@ def url_shape_check(*, url: str) -> SplitResult:
         raise _refused(url, "host", "The link has no host.")
     if port == 0:
         raise _refused(url, "port", "The link's port is not valid.")
+    if parts.hostname.lower().rstrip(".") == UPLOAD_HOST:
+        # The name the project gives uploaded videos: never fetched, and not a way to point at someone's upload.
+        raise _refused(url, "host", "That is not a video link. To use an uploaded video, send its upload_id.")
     return parts
 
 

@@ -147,7 +147,10 @@ def test_deleting_the_account_leaves_no_trace_and_keeps_the_record(mina, caplog)
 def test_the_command_dry_runs_then_anonymizes_once(mina):
     out = StringIO()
     call_command("user_anonymize", "--user", EMAIL, "--dry-run", stdout=out)
-    assert "would be anonymized" in out.getvalue() and "1 private forks deleted" in out.getvalue()
+    assert (
+        "would be anonymized" in out.getvalue()
+        and "1 private forks and unpublished uploaded videos deleted" in out.getvalue()
+    )
     assert User.objects.get(pk=mina["user"].pk).anonymized_at is None
     call_command("user_anonymize", "--user", str(mina["user"].pk), stdout=out)
     assert traces(EMAIL, NAME, PHONE) == []
