@@ -98,7 +98,7 @@ _LINEAGE_EXAMPLE = {
             "status": "published",
             "commerce_category": "food",
             "depth": -1,
-            "creator": "K-MEME editors",
+            "creator": "K-MEME",
         },
         {
             "id": "3f1c2a4e-8b7d-4f7e-9a51-0c2d3e4f5a6b",

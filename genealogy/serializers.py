@@ -59,7 +59,7 @@ class LineageNodeSerializer(serializers.Serializer):
     status = serializers.CharField()
     commerce_category = serializers.CharField()
     depth = serializers.IntegerField(help_text="Steps from the node asked about: negative above it, positive below.")
-    creator = serializers.CharField(allow_null=True, help_text="The creator's display name, if any.")
+    creator = serializers.CharField(help_text='A fork\'s creator (display name); "K-MEME" for masters.')
 
 
 class LineageEdgeSerializer(serializers.Serializer):
@@ -91,7 +91,7 @@ def lineage_data(lineage: Lineage, *, direction: str, depth: int) -> dict[str, A
             "status": n.status,
             "commerce_category": n.commerce_category,
             "depth": lineage.depths[n.pk],
-            "creator": (n.owner.display_name or None) if n.owner else None,
+            "creator": n.public_creator,
         }
         for n in lineage.nodes
     ]

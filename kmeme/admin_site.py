@@ -18,6 +18,7 @@ class KmemeAdminSite(admin.AdminSite):
     site_title = "K-MEME Factory admin"
     index_title = "Review console"
     index_template = "admin/kmeme_index.html"
+    site_url = "/api/docs/"  # there is no public home page ("/" is a 404): "View site" opens the API's docs
 
     def has_permission(self, request: HttpRequest) -> bool:
         # django-otp's OTPAdminSite rule, for the accounts that must pass a second factor (accounts.two_factor).

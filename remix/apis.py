@@ -85,7 +85,9 @@ class AnalysisCreateApi(IdempotentWritesMixin, APIView):
         serializer = AnalysisRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         rate_limits_check(request=request, group="analyses", rates=settings.ANALYSIS_RATE_LIMITS)
-        remaining = quota_consume(user=request.user)
+        # The daily quota is the creators'; staff (editors adding masters, admins) are held only by the rate limits.
+        staff = request.user.is_staff
+        remaining = settings.ANALYSIS_DAILY_QUOTA if staff else quota_consume(user=request.user)
         data = serializer.validated_data
         try:
             if "upload_id" in data:
@@ -93,11 +95,13 @@ class AnalysisCreateApi(IdempotentWritesMixin, APIView):
             else:
                 node, job_id = node_submit(user=request.user, video_url=data["video_url"], title=data["title"])
         except Exception:
-            quota_refund(user=request.user)
+            if not staff:
+                quota_refund(user=request.user)
             raise
         if job_id is None:  # already in analysis: one video, one analysis, one unit of quota
-            quota_refund(user=request.user)
-            body = AnalysisInFlightSerializer({"node": node, "quota_remaining": remaining + 1}).data
+            if not staff:
+                quota_refund(user=request.user)
+            body = AnalysisInFlightSerializer({"node": node, "quota_remaining": remaining + (0 if staff else 1)}).data
             return Response(body, status=status.HTTP_200_OK)
         body = AnalysisAcceptedSerializer({"node": node, "job_id": job_id, "quota_remaining": remaining}).data
         return Response(body, status=status.HTTP_202_ACCEPTED)

@@ -139,6 +139,15 @@ class RemixNode(models.Model):
     def __str__(self) -> str:
         return f"{self.title} ({self.get_layer_display()}, {self.get_status_display()})"
 
+    @property
+    def public_creator(self) -> str:
+        """Who the public API and pages name as the node's creator. A fork: its creator's display name. A master:
+        the platform, K-MEME — its editors chose it, the video's author is on its own platform, and the editor or
+        creator who submitted the link is not its author (nor named in public)."""
+        if self.layer == Layer.MASTER or self.owner is None:
+            return "K-MEME"
+        return self.owner.display_name or "K-MEME creator"
+
     def audit_repr(self) -> str:
         """How the audit log names it (never a person): a master by its title; a fork by its id, since its title
         is its creator's own writing (accounts.audit.audit_repr)."""

@@ -80,7 +80,7 @@ def recipe_build(*, node: RemixNode) -> dict[str, Any]:
         "commerce_category": node.commerce_category,
         "published_at": node.published_at.isoformat() if node.published_at else None,
         "parent": {"id": str(origin.public_id), "title": origin.title} if origin else None,
-        "creator": (node.owner.display_name or "K-MEME creator") if node.owner else "K-MEME",
+        "creator": node.public_creator,
         "bpm": measured_bpm,
         "bpm_assumed": measured_bpm is None,
         "duration_s": duration,

@@ -141,7 +141,7 @@ class NodeListSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_creator(self, node: RemixNode) -> str:
-        return (node.owner.display_name or "K-MEME creator") if node.owner else "K-MEME"
+        return node.public_creator
 
 
 class ShotSerializer(serializers.Serializer):

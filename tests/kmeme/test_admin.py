@@ -93,3 +93,10 @@ def test_the_genealogy_link_of_a_review_screen_finds_the_nodes_edges(admin_clien
     fork = RemixNode.objects.get(title="Latte-art transition, Busan edition")
     page = admin_client.get(reverse("admin:remix_mutation_changelist"), {"q": str(fork.public_id)})
     assert "Latte-art transition, Busan edition" in page.content.decode()
+
+
+def test_view_site_leads_to_a_page_that_exists(admin_client):
+    """The admin header's "View site" link: there is no public home page, so it opens the API's docs."""
+    index = admin_client.get("/admin/").content.decode()
+    assert 'href="/api/docs/"' in index
+    assert admin_client.get("/api/docs/").status_code == 200

@@ -180,6 +180,21 @@ def test_the_daily_quota_stops_at_fifty_with_the_time_to_midnight(creator_client
     assert RemixNode.objects.count() == 50
 
 
+def test_editors_adding_masters_do_not_use_a_creators_daily_quota(settings):
+    settings.ANALYSIS_RATE_LIMITS = ["1000/m"]
+    settings.ANALYSIS_DAILY_QUOTA = 2
+    editor = APIClient()
+    editor.force_authenticate(UserFactory(role=Role.EDITOR, is_staff=True))
+    for i in range(4):
+        response = editor.post(URL, {"video_url": f"https://youtu.be/staff{i}"}, format="json")
+        assert response.status_code == 202 and response.json()["quota_remaining"] == 2
+    creator = APIClient()
+    creator.force_authenticate(UserFactory(role=Role.CREATOR))
+    assert creator.post(URL, {"video_url": "https://youtu.be/c1"}, format="json").json()["quota_remaining"] == 1
+    creator.post(URL, {"video_url": "https://youtu.be/c2"}, format="json")
+    assert creator.post(URL, {"video_url": "https://youtu.be/c3"}, format="json").status_code == 429
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_quota_is_exact_under_concurrency():
     user = UserFactory()

@@ -338,3 +338,20 @@ def test_similar_refuses_a_bad_k(k):
     master = published_master()
     response = client_for().get(f"/api/v1/nodes/{master.public_id}/similar", {"k": k})
     assert response.status_code == 400 and "k" in response.json()["error"]["details"]
+
+
+def test_masters_are_credited_to_k_meme_and_forks_to_their_creator(creator):
+    """The editor who submitted a master's link is not its author: no staff name appears in public."""
+    master = published_master("Curated by an editor")
+    RemixNode.objects.filter(pk=master.pk).update(owner=UserFactory(role=Role.EDITOR, display_name="김에디터"))
+    creator.display_name = "Mina Creates"
+    creator.save(update_fields=["display_name"])
+    fork = _fork(client_for(creator), master)
+    client_for(creator).post(f"/api/v1/nodes/{fork['id']}/publish", {"published": True}, format="json")
+    listed = {n["title"]: n["creator"] for n in client_for().get("/api/v1/nodes").json()["results"]}
+    assert listed["Curated by an editor"] == "K-MEME" and listed[fork["title"]] == "Mina Creates"
+    assert client_for().get(f"/api/v1/nodes/{master.public_id}").json()["creator"] == "K-MEME"
+    lineage = client_for().get(f"/api/v1/nodes/{master.public_id}/lineage", {"direction": "down"}).json()
+    assert {n["creator"] for n in lineage["nodes"]} == {"K-MEME", "Mina Creates"}
+    page = client_for().get(f"/recipes/{master.public_id}/").content.decode()
+    assert "김에디터" not in page
