@@ -102,6 +102,7 @@ EDITOR_PERMISSIONS = {
         "view_videoanalysis",
         "view_mutation",
         "add_mutation",  # an editor links a second parent (a blend), through the service that checks cycles
+        "view_briefdecision",  # their own decisions, measured: the Prompt quality page
     ],
     "ai": ["view_aicall"],
     "genealogy": [

@@ -234,3 +234,6 @@ class MutationAdmin(ServiceAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return ["created_by", "created_at"] if obj is None else self.readonly_fields
+
+
+from remix import admin_prompt_quality  # noqa: E402, F401  (registers the decisions' admin and its page)

@@ -10,6 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Upper
+from django.utils import timezone
 from pgvector.django import HnswIndex, VectorField
 
 from kmeme.ai.types import EMBEDDING_DIMENSIONS
@@ -324,3 +325,39 @@ class Mutation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.parent_id} → {self.child_id} ({', '.join(self.mutation_types)})"
+
+
+class DecisionKind(models.TextChoices):
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    SENT_BACK = "sent_back", "Sent back"
+
+
+class BriefDecision(models.Model):
+    """An editor's decision on a brief, measured against the version the writer produced (remix.prompt_quality):
+    how far the editor moved it, which fields, how long it took. Keyed by prompt version and model so the team can
+    tell which prompt editors trust. Written once by the review services; never edited."""
+
+    brief = models.ForeignKey(RemixBrief, on_delete=models.CASCADE, related_name="decisions")
+    editor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="brief_decisions"
+    )
+    decision = models.CharField(max_length=16, choices=DecisionKind.choices, db_index=True)
+    source = models.CharField(max_length=16, choices=BriefSource.choices)
+    prompt_version = models.CharField(max_length=32, blank=True, db_index=True)
+    model = models.CharField(max_length=64, blank=True)
+    fields_changed = models.JSONField(default=list, blank=True, help_text="The brief fields the editor changed.")
+    edit_distance = models.PositiveIntegerField(default=0, help_text="Characters inserted, deleted or replaced.")
+    generated_chars = models.PositiveIntegerField(default=0, help_text="Length of the writer's text, for scale.")
+    review_seconds = models.PositiveIntegerField(
+        null=True, blank=True, help_text="From the editor starting the review to the decision, when known."
+    )
+    queue_seconds = models.PositiveIntegerField(default=0, help_text="From the brief being written to the decision.")
+    decided_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-decided_at", "-id"]
+        indexes = [models.Index(fields=["prompt_version", "model", "decided_at"], name="decision_prompt_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_decision_display()} brief v{self.brief.version} ({self.prompt_version or self.source})"

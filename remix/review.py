@@ -31,6 +31,7 @@ from remix.models import (
     ReviewStatus,
     VideoAnalysis,
 )
+from remix.prompt_quality import brief_decision_record
 from remix.review_locks import review_lock_release, review_lock_require
 from remix.services import analysis_record, brief_create, node_analysis_start, node_transition
 
@@ -116,6 +117,7 @@ def _brief_decide(
     brief.reviewer, brief.reviewed_at, brief.review_notes = editor, timezone.now(), notes
     brief.revision += 1
     brief.save(update_fields=["review_status", "reviewer", "reviewed_at", "review_notes", "revision", "updated_at"])
+    brief_decision_record(brief=brief, editor=editor)  # which prompts editors trust (remix.prompt_quality)
     return brief
 
 
