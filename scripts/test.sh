@@ -6,8 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
-# The browser tests drive Debian's Chromium (never a browser a tool downloads itself).
-KMEME_EXTRA_PACKAGES="${KMEME_EXTRA_PACKAGES:-} chromium" bash scripts/provision.sh
+# The browser tests drive Debian's Chromium (never a browser a tool downloads itself), with a Korean font (Noto CJK):
+# without one, Hangul renders as boxes in the screenshots the tests take.
+KMEME_EXTRA_PACKAGES="${KMEME_EXTRA_PACKAGES:-} chromium fonts-noto-cjk" bash scripts/provision.sh
 start_services
 trap stop_started_services EXIT
 
