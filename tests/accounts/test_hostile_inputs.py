@@ -18,6 +18,7 @@ from tests.accounts.factories import UserFactory
 from tests.accounts.firebase_tokens import b64url, id_token, id_token_claims
 from tests.kmeme.hostile import (
     HOSTILE,
+    ServerClient,
     assert_handled,
     bodies,
     content_types,
@@ -173,4 +174,4 @@ def test_upload_content_with_any_body_and_token(uploads, body, content_type, tok
         query_string = uploads.joons["url"].partition("?")[2]
     else:
         query_string = f"token={quoted(token)}"
-    send_as(APIClient(), "PUT", f"{path}?{query_string}", body, content_type.encode("utf-8", "replace").decode())
+    send_as(ServerClient(), "PUT", f"{path}?{query_string}", body, content_type.encode("utf-8", "replace").decode())

@@ -17,10 +17,12 @@ from django.db.models import Max, Model
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from procrastinate.contrib.django.models import ProcrastinateJob
+from rest_framework.test import APIClient, ForceAuthClientHandler
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from accounts.models import AuditLog, Consent, Upload, User
 from campaigns.models import Campaign, CampaignLocation, Participation
+from kmeme.wsgi_guard import environ_sanitize
 from privacy.models import DataExport
 from remix.models import Mutation, RemixBrief, RemixNode, VideoAnalysis
 
@@ -217,3 +219,17 @@ def assert_handled(send: Callable[[], Any]) -> Any:
         assert isinstance(error["message"], str) and error["message"], error
         assert rows() == before, f"a {response.status_code} ({error['code']}) wrote something"
     return response
+
+
+class _GuardedHandler(ForceAuthClientHandler):
+    def __call__(self, environ: dict[str, Any]) -> Any:
+        return super().__call__(environ_sanitize(environ))
+
+
+class ServerClient(APIClient):
+    """An APIClient whose requests pass kmeme.wsgi's guard before Django builds them, as every real server's do
+    (Django's test client builds the request itself, skipping the WSGI application kmeme.wsgi wraps)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.handler = _GuardedHandler(enforce_csrf_checks=self.handler.enforce_csrf_checks)
