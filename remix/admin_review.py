@@ -161,8 +161,9 @@ class ReviewAdminMixin:
                     review.brief_edit(brief=brief, editor=editor, content=content, expected_revision=revision)
                     messages.success(request, "Your edits are saved; the AI's version is kept beside them.")
                     return HttpResponseRedirect(request.path)
+                edits = forms["brief"].has_changed()
                 review.brief_approve(brief=brief, editor=editor, expected_revision=revision, content=content)
-                return self._done(request, node, f"Approved “{node.title}” with your edits.")
+                return self._done(request, node, f"Approved “{node.title}”" + (" with your edits." if edits else "."))
             if action in ("reject", "regenerate", "unpublish", "generate_brief"):
                 forms["reason"] = ReasonForm(request.POST, prefix="decision")
                 text = forms["reason"].data.get("decision-reason", "").strip()

@@ -95,7 +95,40 @@ class BriefForm(ReviewForm):
         return self.cleaned_data["hashtags"].split()
 
     def content(self) -> dict[str, Any]:
-        return {k: v for k, v in self.cleaned_data.items() if k != "revision"}
+        return {k: _normalized_text(v) for k, v in self.cleaned_data.items() if k != "revision"}
+
+    def has_changed(self) -> bool:
+        """Whether the editor changed the brief's content: line endings (browsers send CRLF), trailing spaces and
+        an empty last part of a script line ("… | shot | ") are not changes, nor is "0" for "0.00"."""
+        for name in BRIEF_FIELDS:
+            field = self.fields[name]
+            posted = field.widget.value_from_datadict(self.data, self.files, self.add_prefix(name))
+            if _comparable(name, self.initial.get(name, "")) != _comparable(name, posted):
+                return True
+        return False
+
+
+def _normalized_text(value: Any) -> Any:
+    """Text as stored: LF line endings, no trailing spaces on a line, none around the whole."""
+    if isinstance(value, str):
+        return "\n".join(line.rstrip() for line in value.replace("\r\n", "\n").replace("\r", "\n").split("\n")).strip()
+    if isinstance(value, list):
+        return [_normalized_text(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _normalized_text(item) for key, item in value.items()}
+    return value
+
+
+def _comparable(name: str, value: Any) -> Any:
+    text = _normalized_text(value if isinstance(value, str) else "" if value is None else str(value))
+    if name == "hashtags":
+        return text.split()
+    if name == "script":
+        try:
+            return _normalized_text(text_to_script(text))
+        except forms.ValidationError:
+            return text
+    return text
 
 
 class RevisionForm(ReviewForm):

@@ -258,8 +258,8 @@ def _brief_by_rules(*, node: RemixNode, analysis: VideoAnalysis, editor_notes: s
         keyframes=analysis.keyframes,
         commerce_category=analysis.commerce_category,
         hook=analysis.hook,
-        editor_notes=editor_notes,
     )
+    # The notes are kept with the version they were given for (regeneration_notes), never in its content.
     return brief_create(node=node, content=content, source=BriefSource.RULE_BASED, regeneration_notes=editor_notes)
 
 

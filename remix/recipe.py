@@ -110,8 +110,11 @@ def recipe_guide_text(recipe: dict[str, Any]) -> str:
         f"K-MEME 리믹스 가이드 — {recipe['title']}",
         "=" * 40,
         f"원본: {recipe['source_url']}",
-        f"템포: {recipe['bpm'] or '알 수 없음'} BPM (비트당 {recipe['seconds_per_beat']}초)"
-        + (" — 템포 미측정, 120 BPM 기준" if recipe["bpm_assumed"] else ""),
+        (
+            f"템포: 측정되지 않음 — 120 BPM 기준 (비트당 {recipe['seconds_per_beat']}초)"
+            if recipe["bpm_assumed"] or not recipe["bpm"]
+            else f"템포: {recipe['bpm']:g} BPM (비트당 {recipe['seconds_per_beat']}초)"
+        ),
         f"길이: {recipe['duration_s'] or '?'}초",
         "",
         f"콘셉트: {brief.get('concept', '')}",

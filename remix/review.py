@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.services import audit_log_record
+from kmeme.ai.offline import brief_placeholders
 from kmeme.errors import ApplicationError
 from remix.brief_content import BRIEF_FIELDS, brief_clean_content
 from remix.cache import node_cache_invalidate
@@ -100,6 +101,19 @@ def brief_edit(*, brief: RemixBrief, editor: User, content: dict[str, Any], expe
     return brief
 
 
+def _refuse_placeholders(content: dict[str, Any], what: str) -> None:
+    """A rule-based draft's placeholders ("[규칙 기반 초안 · AI 작성 아님]", "… 채워 주세요") never reach readers."""
+    fields = brief_placeholders(content)
+    if fields:
+        raise ApplicationError(
+            f"The brief cannot be {what} while it still holds the draft's placeholders: fill in or rewrite "
+            f"{', '.join(fields)}.",
+            code="brief_has_placeholders",
+            status_code=409,
+            details={"fields": fields},
+        )
+
+
 def _brief_decide(
     brief: RemixBrief, editor: User, *, expected_revision: int | None, review_status: str, notes: str, action: str
 ) -> RemixBrief:
@@ -131,6 +145,7 @@ def brief_approve(
         expected_revision = brief.revision
     else:
         review_lock_require(node=brief.node, editor=editor)
+    _refuse_placeholders(brief.content, "approved")
     brief = _brief_decide(
         brief,
         editor,
@@ -220,6 +235,9 @@ def node_publish(*, node: RemixNode, editor: User) -> RemixNode:
     """Approved master → published."""
     review_lock_require(node=node, editor=editor)
     _require_master_or_moderation(node, "publish")
+    approved = node.briefs.filter(review_status=ReviewStatus.APPROVED).order_by("-version").first()
+    if approved is not None:
+        _refuse_placeholders(approved.content, "published")
     node_transition(node=node, to=NodeStatus.PUBLISHED, actor=editor, reason="published by an editor")
     audit_log_record(
         actor=editor,

@@ -114,7 +114,9 @@ def analysis_record(
     error: str = "",
     **usage: Any,
 ) -> VideoAnalysis:
-    """Store one analysis of a node (an AI result, a fallback, or an editor's manual entry)."""
+    """Store one analysis of a node (an AI result, a fallback, or an editor's manual entry). A node without a
+    commerce category takes the analysis's (so the changelist filter and the public `?category=` find it); one
+    already set — by an editor, or an earlier analysis — is left alone (an editor corrects it in the node's form)."""
     analysis = VideoAnalysis(
         node=node,
         provider=AnalysisProvider(provider),
@@ -132,6 +134,23 @@ def analysis_record(
     )
     analysis.full_clean()
     analysis.save()
+    if commerce_category != CommerceCategory.NONE:
+        categorized = RemixNode.objects.filter(pk=node.pk, commerce_category=CommerceCategory.NONE).update(
+            commerce_category=commerce_category, updated_at=timezone.now()
+        )
+        if categorized:
+            node.commerce_category = commerce_category
+            node_cache_invalidate(node=node)
+            audit_log_record(
+                actor=None,
+                action="node.categorize",
+                target=node,
+                details={
+                    "before": {"commerce_category": CommerceCategory.NONE},
+                    "after": {"commerce_category": commerce_category},
+                    "from": f"analysis #{analysis.pk} ({provider})",
+                },
+            )
     return analysis
 
 

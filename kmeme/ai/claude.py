@@ -62,7 +62,7 @@ def claude_brief(
     client = claude_client()
     version, prompt = prompt_render(
         "brief",
-        bpm=analysis.get("bpm") or "알 수 없음",
+        bpm=analysis.get("bpm") or "(측정되지 않음, 120 가정)",
         duration=analysis.get("duration_s") or 15,
         category=analysis.get("commerce_category") or "none",
         analysis=json.dumps(scrub(analysis, names=personal_names), ensure_ascii=False),

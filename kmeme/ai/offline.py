@@ -1,6 +1,10 @@
 """The offline provider: a rule-based brief, and a local search embedding, with no model and no network.
 
-The brief is built from what the platform measured and the editor wrote.
+The brief is built from what the platform measured. An editor's notes (sending a brief back, or "have it written")
+never enter it: they are for the writer, not for readers; the rule-based writer has no use for them.
+
+Where it cannot know what to write it leaves a marked placeholder (PLACEHOLDERS); approving and publishing refuse a
+brief that still carries one (brief_placeholders), so a draft is never published as it stands.
 
 Used when no AI is configured or the AI failed. Its output is labelled as not
 written by AI (source `rule_based`, and the concept says so), and it follows the
@@ -22,6 +26,25 @@ from kmeme.ai.schemas import BriefOutput, output_validate
 from kmeme.ai.types import EMBEDDING_DIMENSIONS
 
 NOT_AI_LABEL = "[규칙 기반 초안 · AI 작성 아님]"
+FILL_IN = "채워 주세요"  # ends every "please fill in" placeholder the rule-based writer leaves
+PLACEHOLDERS = (NOT_AI_LABEL, FILL_IN)
+
+
+def brief_placeholders(content: dict[str, Any]) -> list[str]:
+    """The fields of a brief that still carry one of the rule-based writer's placeholders, in schema order."""
+
+    def carries(value: Any) -> bool:
+        if isinstance(value, str):
+            return any(marker in value for marker in PLACEHOLDERS)
+        if isinstance(value, list):
+            return any(carries(item) for item in value)
+        if isinstance(value, dict):
+            return any(carries(item) for item in value.values())
+        return False
+
+    return [name for name in BriefOutput.model_fields if carries(content.get(name))]
+
+
 DEFAULT_BPM = 120.0
 BEATS_PER_SHOT = 8
 
@@ -34,7 +57,6 @@ def rule_based_brief(
     keyframes: list[dict[str, Any]],
     commerce_category: str,
     hook: str = "",
-    editor_notes: str = "",
 ) -> dict[str, Any]:
     """A shot list timed to the beat: one shot per scene cut, or one every 8 beats when there are none."""
     tempo = float(bpm) if bpm else DEFAULT_BPM
@@ -54,7 +76,13 @@ def rule_based_brief(
         script.append({"t": on_beat, "beat": beat, "shot": shot[:300], "line": ""})
     # Snapping may reorder two cuts within half a beat: keep time order and unique beats.
     script = sorted({beat["beat"]: beat for beat in script}.values(), key=lambda beat: beat["t"])
-    tempo_note = f"{tempo:g} BPM" if bpm else f"템포 측정 불가 — {DEFAULT_BPM:g} BPM 가정"
+    if bpm:
+        music = f"원본 템포 {tempo:g} BPM, 비트당 {seconds_per_beat:.2f}초. 같은 템포의 저작권 free 트랙 사용."
+    else:
+        music = (
+            f"원본 템포를 측정하지 못해 {DEFAULT_BPM:g} BPM으로 가정했습니다(비트당 {seconds_per_beat:.2f}초). "
+            "같은 템포의 저작권 free 트랙 사용."
+        )
     category_tag = f"#{commerce_category}" if commerce_category and commerce_category != "none" else "#챌린지"
     brief = {
         "concept": f"{NOT_AI_LABEL} {title}"[:300],
@@ -62,8 +90,8 @@ def rule_based_brief(
         "script": script,
         "caption": title[:300],
         "hashtags": ["#리믹스", "#숏폼", "#kmeme", category_tag],
-        "music_notes": f"원본 템포 {tempo_note}, 비트당 {seconds_per_beat:.2f}초. 같은 템포의 저작권 free 트랙 사용.",
-        "cultural_notes": editor_notes[:1000] or "편집자가 한국화 포인트(장소, 말투, 소품)를 채워 주세요.",
+        "music_notes": music,
+        "cultural_notes": f"편집자가 한국화 포인트(장소, 말투, 소품)를 {FILL_IN}.",
         "product_placement": "",
     }
     return output_validate(BriefOutput, brief, raw_size=0)

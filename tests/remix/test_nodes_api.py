@@ -114,7 +114,7 @@ def test_the_text_guide_downloads_as_a_file():
     assert response.status_code == 200 and response["Content-Type"] == "text/plain; charset=utf-8"
     assert "attachment;" in response["Content-Disposition"]
     text = response.content.decode()
-    assert "128.0 BPM" in text and "클로즈업" in text and "#성수카페" in text
+    assert "템포: 128 BPM (비트당 0.469초)" in text and "클로즈업" in text and "#성수카페" in text
 
 
 def _json_error(response, status: int, code: str) -> dict:

@@ -68,7 +68,9 @@ def test_an_editor_clears_twenty_mixed_items_from_the_queue(client):
                     url, {"action": "reject", "decision-reason": "still off-brand", "brief-revision": brief.revision}
                 )
         else:
-            response = client.post(url, brief_post(brief, "approve_with_edits", caption=f"{node.title} ✔"))
+            # A rule-based draft (the fallbacks') must have its placeholders filled in before it can be approved.
+            filled = {"concept": f"{node.title} 콘셉트", "cultural_notes": "성수동 카페 소품으로"}
+            response = client.post(url, brief_post(brief, "approve_with_edits", caption=f"{node.title} ✔", **filled))
         decisions += 1
         assert response.status_code == 302, response.content.decode()[:500]
         location = response["Location"]

@@ -1,6 +1,4 @@
-import pytest
-
-from kmeme.ai.offline import NOT_AI_LABEL, rule_based_brief
+from kmeme.ai.offline import NOT_AI_LABEL, brief_placeholders, rule_based_brief
 from kmeme.ai.schemas import BriefOutput
 
 
@@ -25,10 +23,18 @@ def test_without_cuts_or_tempo_it_shoots_every_eight_beats_at_an_assumed_tempo()
     assert "가정" in brief["music_notes"]  # says the tempo was assumed
 
 
-@pytest.mark.parametrize("notes", ["", "해운대 배경으로 바꿔 주세요"])
-def test_editor_notes_go_into_the_cultural_notes(notes):
-    brief = rule_based_brief(
-        title="x", duration_s=10, bpm=100, keyframes=[], commerce_category="beauty", editor_notes=notes
-    )
-    assert (notes or "편집자가") in brief["cultural_notes"]
+def test_the_draft_marks_what_an_editor_must_fill_in_and_takes_no_notes():
+    brief = rule_based_brief(title="x", duration_s=10, bpm=100, keyframes=[], commerce_category="beauty")
+    assert brief_placeholders(brief) == ["concept", "cultural_notes"]
     assert "#beauty" in brief["hashtags"]
+    filled = {**brief, "concept": "해운대 버전", "cultural_notes": "부산 사투리로"}
+    assert brief_placeholders(filled) == []
+
+
+def test_the_tempo_copy_reads_naturally_measured_or_not():
+    measured = rule_based_brief(title="x", duration_s=10, bpm=128, keyframes=[], commerce_category="none")
+    assumed = rule_based_brief(title="x", duration_s=10, bpm=None, keyframes=[], commerce_category="none")
+    assert measured["music_notes"].startswith("원본 템포 128 BPM, 비트당 0.47초.")
+    assert assumed["music_notes"].startswith("원본 템포를 측정하지 못해 120 BPM으로 가정했습니다")
+    for text in (measured["music_notes"], assumed["music_notes"]):
+        assert "템포 템포" not in text and "알 수 없음" not in text
