@@ -40,9 +40,12 @@ class KmemeAdminSite(admin.AdminSite):
     def index(self, request: HttpRequest, extra_context: dict | None = None) -> TemplateResponse:
         # Imported here, not at the top: this class is loaded while the app registry is still being populated
         # (AdminConfig.default_site), before remix's models can be imported.
+        from remix.prompt_quality import current_prompt_quality  # noqa: PLC0415
         from remix.selectors import review_dashboard  # noqa: PLC0415
 
         extra_context = dict(extra_context or {})
         if request.user.has_perm("remix.view_remixnode"):
             extra_context["review"] = review_dashboard()
+        if request.user.has_perm("remix.view_briefdecision"):
+            extra_context["prompt_quality"] = current_prompt_quality()
         return super().index(request, extra_context)

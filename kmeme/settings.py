@@ -438,6 +438,12 @@ PERFORMANCE_READS_PER_MINUTE = env.dict(
 )
 PERFORMANCE_RUN_MAX_WAIT_S = env.float("PERFORMANCE_RUN_MAX_WAIT_S", default=40 * 60.0)
 ANALYSIS_DAILY_QUOTA = env.int("ANALYSIS_DAILY_QUOTA", default=50)
+
+# Editors' review locks (remix.review_locks): how long a lock lives without a heartbeat, how often the review page
+# sends one, and after how long without the editor touching the page it stops (a forgotten tab lets go).
+REVIEW_LOCK_SECONDS = env.int("REVIEW_LOCK_SECONDS", default=120)
+REVIEW_HEARTBEAT_SECONDS = env.int("REVIEW_HEARTBEAT_SECONDS", default=30)
+REVIEW_IDLE_SECONDS = env.int("REVIEW_IDLE_SECONDS", default=600)
 RATELIMIT_USE_CACHE = "default"
 
 # --- Background jobs (procrastinate; `manage.py worker`) -----------------------------------------

@@ -95,7 +95,17 @@ class JobErrorFilter(admin.SimpleListFilter):
 @admin.register(RemixNode)
 class RemixNodeAdmin(ReviewAdminMixin, ServiceAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
-    list_display = ["title", "review_link", "layer", "status", "platform", "commerce_category", "owner", "created_at"]
+    list_display = [
+        "title",
+        "review_link",
+        "review_lock_holder",
+        "layer",
+        "status",
+        "platform",
+        "commerce_category",
+        "owner",
+        "created_at",
+    ]
     list_filter = ["status", "layer", "platform", "commerce_category", JobErrorFilter, "created_at"]
     list_select_related = ["owner"]
     search_fields = ["title", "=public_id"]

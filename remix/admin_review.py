@@ -9,16 +9,19 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
 from django.db.models import Prefetch
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
 
 from accounts.models import AuditLog
 from accounts.services import audit_log_record
@@ -61,7 +64,57 @@ class ReviewAdminMixin:
         review_url = path(
             "<path:object_id>/review/", self.admin_site.admin_view(self.review_view), name="remix_remixnode_review"
         )
-        return [review_url, *urls]
+        lock_url = path(
+            "<path:object_id>/review/lock/",
+            self.admin_site.admin_view(require_POST(self.lock_view)),
+            name="remix_remixnode_review_lock",
+        )
+        return [lock_url, review_url, *urls]
+
+    # --- who is reviewing what ------------------------------------------------------------------------------------
+
+    def get_changelist_instance(self, request: HttpRequest):
+        """The node list, with each shown node's review lock read in one round trip (its "Being reviewed by")."""
+        changelist = super().get_changelist_instance(request)
+        locks = review_locks.review_locks_for(node_ids=[node.pk for node in changelist.result_list])
+        for node in changelist.result_list:
+            node.review_lock = locks.get(node.pk)
+        return changelist
+
+    @admin.display(description="Being reviewed by")
+    def review_lock_holder(self, node: RemixNode) -> str:
+        lock = getattr(node, "review_lock", None)
+        if lock is None:
+            return "—"
+        return format_html('{} <span class="quiet">since {}</span>', lock.user_name, f"{lock.taken:%H:%M}")
+
+    def lock_view(self, request: HttpRequest, object_id: str) -> JsonResponse:
+        """The review page's calls: `acquire` (the editor started editing), `heartbeat` (still at it: renews, never
+        takes), `release` (left the page). Answers whether the editor holds the lock and who does."""
+        if not self.has_review_permission(request):
+            raise PermissionDenied
+        try:
+            pk = RemixNode._meta.pk.to_python(unquote(object_id))
+        except ValidationError as exc:
+            raise Http404("No such node.") from exc
+        node = get_object_or_404(RemixNode, pk=pk)
+        action = request.POST.get("action", "")
+        if action == "acquire":
+            review_locks.review_lock_acquire(node=node, editor=request.user)
+        elif action == "heartbeat":
+            review_locks.review_lock_heartbeat(node=node, editor=request.user)
+        elif action == "release":
+            review_locks.review_lock_release(node=node, editor=request.user)
+        else:
+            return JsonResponse({"error": "action must be acquire, heartbeat or release"}, status=400)
+        lock = review_locks.review_lock_get(node=node)
+        return JsonResponse(
+            {
+                "held": lock is not None and lock.user_id == request.user.pk,
+                "holder": lock.user_name if lock else None,
+                "expires_at": lock.expires.isoformat() if lock else None,
+            }
+        )
 
     # --- the review screen ------------------------------------------------------------------------------------------
 
@@ -95,7 +148,9 @@ class ReviewAdminMixin:
             response = self._decide(request, node, brief, forms)
             if response is not None:
                 return response
-        held, lock = review_locks.review_lock_acquire(node=node, editor=request.user)
+        # Opening the screen takes no lock: reading is free. The lock comes with starting to edit (see lock_view).
+        lock = review_locks.review_lock_get(node=node)
+        held = lock is not None and lock.user_id == request.user.pk
         analyses = list(node.analyses.all())
         context = {
             **self.admin_site.each_context(request),
@@ -111,6 +166,10 @@ class ReviewAdminMixin:
             "forms": forms,
             "lock_held": held,
             "lock": lock,
+            "lock_url": reverse("admin:remix_remixnode_review_lock", args=[node.pk]),
+            "heartbeat_ms": settings.REVIEW_HEARTBEAT_SECONDS * 1000,
+            "idle_ms": settings.REVIEW_IDLE_SECONDS * 1000,
+            "theirs": forms.pop("theirs", None),
             "can_edit": node.layer == Layer.MASTER
             and brief is not None
             and brief.review_status == ReviewStatus.PENDING,
@@ -138,10 +197,15 @@ class ReviewAdminMixin:
         action = request.POST.get("action", "")
         editor = request.user
         try:
+            if action == "start":
+                review_locks.review_lock_require(node=node, editor=editor)
+                return HttpResponseRedirect(request.path)
             if action == "takeover":
                 review_locks.review_lock_takeover(node=node, editor=editor)
                 messages.warning(request, "You took over the review of this node; the other editor was locked out.")
-                return HttpResponseRedirect(request.path)
+                if brief is not None and "brief-concept" in request.POST:  # keep what the editor typed meanwhile
+                    self._keep_text(request, brief, forms)
+                return None
             if action in BRIEF_DECISIONS and brief is None:
                 raise ApplicationError(
                     "This node has no brief yet: there is nothing to approve, edit, reject or send back.",
@@ -204,8 +268,27 @@ class ReviewAdminMixin:
                 return HttpResponseRedirect(request.path)
             messages.error(request, "Unknown action.")
         except ApplicationError as exc:
-            messages.error(request, exc.message)
+            if exc.code == "stale_object" and brief is not None and "brief-concept" in request.POST:
+                current = self._keep_text(request, brief, forms)
+                forms["theirs"] = {"brief": current, "diff": brief_content.brief_diff(brief=current)}
+                messages.error(
+                    request,
+                    "Someone else saved this brief while you edited it: their version is shown beside yours. Your text "
+                    "is kept below; save or approve again to put yours over theirs.",
+                )
+            else:
+                messages.error(request, exc.message)
         return None
+
+    @staticmethod
+    def _keep_text(request: HttpRequest, brief: RemixBrief, forms: dict) -> RemixBrief:
+        """Show the editor's posted text again against the brief's current revision, so that resubmitting it is a
+        deliberate overwrite rather than refused again. Returns the current brief."""
+        current = RemixBrief.objects.get(pk=brief.pk)
+        data = request.POST.copy()
+        data["brief-revision"] = str(current.revision)
+        forms["brief"] = BriefForm.for_brief(current, data=data)
+        return current
 
     @staticmethod
     def _posted_revision(request: HttpRequest) -> int | None:
@@ -222,7 +305,7 @@ class ReviewAdminMixin:
         """After a decision: release the lock and go on to the next item of the queue."""
         review_locks.review_lock_release(node=node, editor=request.user)
         messages.success(request, message)
-        upcoming = review_next_node(after=node)
+        upcoming = review_next_node(after=node, editor=request.user)
         if upcoming is None:
             messages.info(request, "The queue is empty.")
             return HttpResponseRedirect(reverse("admin:index"))
@@ -232,7 +315,13 @@ class ReviewAdminMixin:
 
     def _bulk(self, request: HttpRequest, queryset, verb: str, decide) -> None:
         done, failed = 0, []
-        for node in queryset.select_related("owner"):
+        nodes = list(queryset.select_related("owner"))
+        held_before = {
+            pk
+            for pk, lock in review_locks.review_locks_for(node_ids=[n.pk for n in nodes]).items()
+            if lock.user_id == request.user.pk
+        }
+        for node in nodes:
             brief = node.briefs.order_by("-version").first()
             try:
                 if brief is None:
@@ -241,6 +330,9 @@ class ReviewAdminMixin:
                 done += 1
             except ApplicationError as exc:
                 failed.append(f"“{node.title}”: {exc.message}")
+            finally:
+                if node.pk not in held_before:  # the decision locked it for its moment; leave nothing behind
+                    review_locks.review_lock_release(node=node, editor=request.user)
         if done:
             self.message_user(request, ngettext(f"{verb} %d node.", f"{verb} %d nodes.", done) % done, messages.SUCCESS)
         for line in failed:

@@ -162,6 +162,12 @@ def prompt_quality(*, days: int | None = 90) -> list[PromptQuality]:
     return result
 
 
+def current_prompt_quality() -> PromptQuality | None:
+    """The current brief prompt's row (90 days, its newest model), for the dashboard; None before any decision."""
+    rows = [row for row in prompt_quality(days=90) if row.is_current]
+    return max(rows, key=lambda row: row.reviewed) if rows else None
+
+
 def corrections(*, prompt_version: str) -> Iterator[dict[str, Any]]:
     """For prompt iteration: each decided brief written with `prompt_version` — the writer's input (the analysis it
     was given), its output, and the editor's final version (None when rejected or sent back, with the editor's

@@ -22,8 +22,10 @@ from remix.models import (
     ReviewStatus,
     VideoAnalysis,
 )
+from remix.review_locks import review_locks_for
 
 STUCK_AFTER = timedelta(minutes=30)
+NEXT_BATCH = 50  # queue items whose locks are read in one round trip when looking for the next free one
 
 
 def node_with_latest_work(*, public_id: str, viewer: User) -> RemixNode | None:
@@ -53,18 +55,24 @@ def review_dashboard(*, now: datetime | None = None, limit: int = 15) -> dict[st
     )
     spent, cap = budget_month_spend(at=now), Decimal(str(settings.LLM_MONTHLY_CAP))
     attempted = calls["ok"] + calls["error"]
+    in_review = list(
+        RemixBrief.objects.filter(node__status=NodeStatus.IN_REVIEW, review_status=ReviewStatus.PENDING)
+        .select_related("node", "node__owner")
+        .order_by("created_at")[:limit]
+    )
+    manual_review = list(
+        RemixNode.objects.filter(status=NodeStatus.NEEDS_REVIEW).select_related("owner").order_by("updated_at")[:limit]
+    )
+    # Who is on each item, from one MGET of their review locks.
+    locks = review_locks_for(node_ids=[b.node_id for b in in_review] + [n.pk for n in manual_review])
+    for brief in in_review:
+        brief.node.review_lock = locks.get(brief.node_id)
+    for node in manual_review:
+        node.review_lock = locks.get(node.pk)
     return {
         "counts": [(NodeStatus(status).label, status, n) for status, n in counts.items()],
-        "in_review": list(
-            RemixBrief.objects.filter(node__status=NodeStatus.IN_REVIEW, review_status=ReviewStatus.PENDING)
-            .select_related("node", "node__owner")
-            .order_by("created_at")[:limit]
-        ),
-        "manual_review": list(
-            RemixNode.objects.filter(status=NodeStatus.NEEDS_REVIEW)
-            .select_related("owner")
-            .order_by("updated_at")[:limit]
-        ),
+        "in_review": in_review,
+        "manual_review": manual_review,
         "stuck": list(
             RemixNode.objects.filter(status=NodeStatus.ANALYZING, analysis_requested_at__lt=now - STUCK_AFTER).order_by(
                 "analysis_requested_at"
@@ -78,15 +86,27 @@ def review_dashboard(*, now: datetime | None = None, limit: int = 15) -> dict[st
     }
 
 
-def review_next_node(*, after: RemixNode | None = None) -> RemixNode | None:
-    """The next item of the queue: the oldest brief in review, then the oldest manual-review item."""
+def review_next_node(*, after: RemixNode | None = None, editor: User | None = None) -> RemixNode | None:
+    """The next item of the queue: the oldest brief in review, then the oldest manual-review item — skipping those
+    another editor is reviewing (their lock). Takes no lock itself."""
     for queryset in (
         RemixNode.objects.filter(status=NodeStatus.IN_REVIEW).order_by("updated_at", "id"),
         RemixNode.objects.filter(status=NodeStatus.NEEDS_REVIEW).order_by("updated_at", "id"),
     ):
-        candidate = queryset.exclude(pk=after.pk if after else None).first()
-        if candidate is not None:
-            return candidate
+        queryset = queryset.exclude(pk=after.pk if after else None)
+        while True:
+            candidates = list(queryset[:NEXT_BATCH])
+            locks = review_locks_for(node_ids=[n.pk for n in candidates])
+            for candidate in candidates:
+                lock = locks.get(candidate.pk)
+                if lock is None or (editor is not None and lock.user_id == editor.pk):
+                    return candidate
+            if len(candidates) < NEXT_BATCH:
+                break
+            last = candidates[-1]
+            queryset = queryset.filter(
+                Q(updated_at__gt=last.updated_at) | Q(updated_at=last.updated_at, id__gt=last.id)
+            )
     return None
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db import connection
@@ -46,7 +48,8 @@ def test_an_editor_approves_with_an_edit_and_moves_on_to_the_next_item(editor_cl
     node, brief = node_in_review(title="First")
     later, _ = node_in_review(title="Second")
     page = editor_client.get(_review_url(node)).content.decode()
-    assert "성수 카페 버전" in page and "You hold the review lock" in page
+    assert "성수 카페 버전" in page and "Nobody is reviewing this node" in page  # reading takes no lock
+    assert review_locks.review_lock_get(node=node) is None
     response = editor_client.post(_review_url(node), brief_post(brief, "approve_with_edits", caption="새 캡션"))
     assert response.status_code == 302 and response["Location"] == _review_url(later)
     brief.refresh_from_db()
@@ -62,10 +65,17 @@ def test_a_stale_form_is_refused_with_a_clear_message_and_keeps_the_editors_inpu
         brief=brief, editor=editor, content={**BRIEF, "hook": "saved meanwhile"}, expected_revision=brief.revision
     )
     page = editor_client.post(_review_url(node), stale).content.decode()
-    assert "changed since you opened it" in page
-    assert "my late change" in page  # the editor's text is still in the form
+    assert "Someone else saved this brief while you edited it" in page
+    assert "my late change" in page  # the editor's text is still in the form…
+    assert 'id="theirs"' in page and "saved meanwhile" in page  # …beside what the other editor saved
     brief.refresh_from_db()
     assert brief.content["hook"] == "saved meanwhile"
+    # The form now carries the current revision: sending it again is a deliberate overwrite, and it goes through.
+    revision = re.search(r'name="brief-revision" value="(\d+)"', page).group(1)
+    assert int(revision) == brief.revision
+    editor_client.post(_review_url(node), {**stale, "brief-revision": revision})
+    brief.refresh_from_db()
+    assert brief.content["hook"] == "my late change"
 
 
 def test_a_second_editor_sees_who_holds_the_lock_and_cannot_save(client, editor):
@@ -73,7 +83,7 @@ def test_a_second_editor_sees_who_holds_the_lock_and_cannot_save(client, editor)
     review_locks.review_lock_acquire(node=node, editor=editor)
     client.force_login(UserFactory(role=Role.EDITOR, display_name="Editor Park"))
     page = client.get(_review_url(node)).content.decode()
-    assert "Editor Kim" in page and "is reviewing this node" in page
+    assert "Editor Kim</strong> has been reviewing this node since" in page
     page = client.post(_review_url(node), brief_post(brief, "approve")).content.decode()
     assert "Editor Kim is reviewing this node" in page
     assert RemixBrief.objects.get(pk=brief.pk).review_status == ReviewStatus.PENDING

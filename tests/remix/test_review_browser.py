@@ -67,7 +67,10 @@ def test_an_editor_edits_approves_and_publishes_while_a_second_editor_hits_the_l
 
     kim = _log_in(browser, live_server, "kim@kmeme.test")
     kim.get_by_role("link", name="Latte art in Seongsu").first.click()
-    expect(kim.locator("#lock-mine")).to_be_visible()
+    expect(kim.locator("#lock-free")).to_be_visible()  # reading takes no lock
+    # Her first keystroke in the brief takes it (the page asks the server).
+    kim.fill("#id_brief-caption", "성수에서 찍은")
+    expect(kim.locator("body")).to_have_attribute("data-review-lock", "mine")
 
     # A second editor opens the same node: the lock holder is named, and saving is refused.
     park = _log_in(browser, live_server, "park@kmeme.test")
