@@ -36,6 +36,12 @@ from remix.selectors import review_next_node
 BRIEF_DECISIONS = frozenset({"save", "approve", "approve_with_edits", "reject", "regenerate"})
 
 
+def _measured(node: RemixNode) -> float | None:
+    """The duration we measured ourselves (the probe), if the video was downloaded."""
+    value = (node.probe or {}).get("duration_s")
+    return float(value) if value else None
+
+
 def video_embed(node: RemixNode) -> dict[str, str]:
     """How to show the source video: an embedded player where the platform allows, a link otherwise."""
     if node.platform in (Platform.YOUTUBE, Platform.YOUTUBE_SHORTS):
@@ -142,7 +148,9 @@ class ReviewAdminMixin:
         forms: dict[str, Any] = {
             "brief": BriefForm.for_brief(brief) if brief else BriefForm(prefix="brief", initial={"revision": 0}),
             "reason": ReasonForm(prefix="decision"),
-            "analysis": ManualAnalysisForm(prefix="analysis", initial=self._analysis_initial(node)),
+            "analysis": ManualAnalysisForm(
+                prefix="analysis", initial=self._analysis_initial(node), measured_duration_s=_measured(node)
+            ),
         }
         if request.method == "POST":
             response = self._decide(request, node, brief, forms)
@@ -183,10 +191,22 @@ class ReviewAdminMixin:
         return TemplateResponse(request, self.review_template, context)
 
     def _analysis_initial(self, node: RemixNode) -> dict[str, Any]:
+        """The manual analysis starts from what is known: the latest analysis that says anything (an AI's or an
+        editor's), else what we measured (duration, tempo, scene cuts)."""
         probe = node.probe or {}
+        known = next((a for a in node.analyses.all() if a.provider != "probe" and a.duration_s is not None), None)
+        if known is not None:
+            return {
+                "duration_s": known.duration_s,
+                "bpm": known.bpm,
+                "commerce_category": known.commerce_category,
+                "hook": known.hook,
+                "keyframes": "\n".join(f"{float(k['t']):.2f} | {k.get('description', '')}" for k in known.keyframes),
+            }
         return {
             "duration_s": probe.get("duration_s"),
             "bpm": probe.get("bpm"),
+            "commerce_category": node.commerce_category,
             "keyframes": "\n".join(f"{k['t']:.2f} | " for k in probe.get("keyframes", [])),
         }
 
@@ -251,7 +271,9 @@ class ReviewAdminMixin:
                 review.node_publish(node=node, editor=editor)
                 return self._done(request, node, f"Published “{node.title}”.")
             if action == "fill_analysis":
-                forms["analysis"] = ManualAnalysisForm(request.POST, prefix="analysis")
+                forms["analysis"] = ManualAnalysisForm(
+                    request.POST, prefix="analysis", measured_duration_s=_measured(node)
+                )
                 if not forms["analysis"].is_valid():
                     messages.error(request, "The analysis needs attention; nothing was saved.")
                     return None

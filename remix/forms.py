@@ -7,8 +7,9 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from pydantic import ValidationError as PydanticValidationError
 
-from kmeme.ai.schemas import BRIEF_FIELDS
+from kmeme.ai.schemas import BRIEF_FIELDS, BriefOutput, forbidden_words_in
 from kmeme.vocabulary import CommerceCategory
 from remix.models import RemixBrief
 
@@ -25,6 +26,9 @@ def script_to_text(script: list[dict[str, Any]]) -> str:
 def seconds_from_text(text: str, *, line: int) -> float:
     """A time an editor typed, in seconds: a finite number from 0 to MAX_SECONDS (`float` alone takes `nan`,
     `inf` and `1e999`, which no video has and PostgreSQL's jsonb cannot store)."""
+    text = text.strip()
+    if "," in text and "." not in text and text.count(",") == 1:
+        text = text.replace(",", ".")  # a decimal comma
     try:
         seconds = float(text)
     except ValueError as exc:
@@ -97,6 +101,29 @@ class BriefForm(ReviewForm):
     def content(self) -> dict[str, Any]:
         return {k: _normalized_text(v) for k, v in self.cleaned_data.items() if k != "revision"}
 
+    def clean(self) -> dict[str, Any]:
+        """The schema's own checks (kmeme.ai.schemas.BriefOutput), each shown on its field in the editor's terms
+        ("Beat 2: …", counted from 1) rather than as one raw message at the top of the page."""
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        try:
+            BriefOutput.model_validate(self.content())
+        except PydanticValidationError as exc:
+            for error in exc.errors():
+                name, *rest = [str(part) for part in error["loc"]] or ["__all__"]
+                where = ""
+                if name == "script" and rest and rest[0].isdigit():
+                    where = f"Beat {int(rest[0]) + 1}" + (f" ({rest[1]})" if len(rest) > 1 else "") + ": "
+                elif name == "hashtags" and rest and rest[0].isdigit():
+                    where = f"Hashtag {int(rest[0]) + 1}: "
+                message = error["msg"].removeprefix("Value error, ")
+                self.add_error(name if name in self.fields else None, f"{where}{message}")
+        banned = forbidden_words_in(self.content()) if not self.errors else []
+        if banned:
+            self.add_error(None, f"These words may not be published: {', '.join(banned)}.")
+        return cleaned
+
     def has_changed(self) -> bool:
         """Whether the editor changed the brief's content: line endings (browsers send CRLF), trailing spaces and
         an empty last part of a script line ("… | shot | ") are not changes, nor is "0" for "0.00"."""
@@ -149,11 +176,27 @@ class BulkReasonForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000, label="Reason / notes")
 
 
+class DecimalCommaField(forms.DecimalField):
+    """A decimal an editor types: "16.5" or "16,5" (a decimal comma, as many keyboards write it) mean 16.5; a comma
+    is never a thousands separator here ("16,5" was stored as 165), and anything ambiguous is refused."""
+
+    def to_python(self, value: Any) -> Decimal | None:
+        if isinstance(value, str):
+            text = value.strip().replace(" ", "")
+            if "," in text:
+                whole, _, fraction = text.partition(",")
+                if "." in text or "," in fraction or not whole.lstrip("-").isdigit() or not fraction.isdigit():
+                    raise forms.ValidationError("Write a number like 16.5 (or 16,5), without thousands separators.")
+                text = f"{whole}.{fraction}"
+            value = text
+        return super().to_python(value)
+
+
 class ManualAnalysisForm(ReviewForm):
-    duration_s = forms.DecimalField(
-        min_value=Decimal("0.1"), max_value=Decimal(3600), decimal_places=2, label="Duration (s)"
+    duration_s = DecimalCommaField(
+        min_value=Decimal("0.1"), max_value=Decimal(3600), decimal_places=2, label="Duration (s)", localize=False
     )
-    bpm = forms.DecimalField(
+    bpm = DecimalCommaField(
         min_value=Decimal(20),
         max_value=Decimal(300),
         decimal_places=1,
@@ -168,6 +211,21 @@ class ManualAnalysisForm(ReviewForm):
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="One moment a line: seconds | what happens.",
     )
+
+    def __init__(self, *args: Any, measured_duration_s: float | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.measured_duration_s = measured_duration_s
+
+    def clean_duration_s(self) -> Decimal:
+        """Within 10 % (and half a second) of what we measured, when we measured it: a slip like 165 for 16.5 is
+        caught here, not in the shot timings."""
+        duration = self.cleaned_data["duration_s"]
+        measured = self.measured_duration_s
+        if measured and abs(float(duration) - measured) > max(0.5, measured * 0.1):
+            raise forms.ValidationError(
+                f"The video measures {measured:.2f} s; {duration} s is too far from that. Check the number."
+            )
+        return duration
 
     def clean_keyframes(self) -> list[dict[str, Any]]:
         duration = self.cleaned_data.get("duration_s")  # cleaned before (fields are cleaned in their order)

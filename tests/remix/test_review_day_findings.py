@@ -139,3 +139,53 @@ def test_a_node_takes_its_commerce_category_from_its_analysis_unless_an_editor_c
     node_update(node=RemixNode.objects.get(pk=node.pk), editor=editor, commerce_category="food")
     analysis_record(node=node, provider="manual", status="ok", duration_s=9, bpm=100, commerce_category="fashion")
     assert RemixNode.objects.get(pk=node.pk).commerce_category == "food"
+
+
+def _needs_review_with_probe(title: str = "Measured") -> RemixNode:
+    node = node_create(title=title, source_url=f"https://cdn.example.com/{abs(hash(title))}.mp4", owner=None)
+    node_transition(node=node, to=NodeStatus.ANALYZING, actor=None)
+    RemixNode.objects.filter(pk=node.pk).update(
+        probe={"duration_s": 16.52, "bpm": 124.0, "keyframes": [{"t": 0.0}, {"t": 8.1}], "fps": 30}
+    )
+    analysis_record(node=node, provider="probe", status="fallback", duration_s=16.52, error="no AI key configured")
+    node_transition(node=node, to=NodeStatus.NEEDS_REVIEW, actor=None)
+    return RemixNode.objects.get(pk=node.pk)
+
+
+def test_the_manual_analysis_starts_from_the_measurements_and_reads_a_decimal_comma(editor_client):
+    node = _needs_review_with_probe()
+    page = editor_client.get(_review_url(node)).content.decode()
+    assert 'name="analysis-duration_s" value="16.52"' in page and "8.10 | " in page
+
+    base = {"action": "fill_analysis", "analysis-bpm": "124", "analysis-commerce_category": "food"}
+    slip = editor_client.post(_review_url(node), {**base, "analysis-duration_s": "165"}).content.decode()
+    assert "The video measures 16.52 s; 165 s is too far from that" in slip
+    assert node.analyses.filter(provider="manual").count() == 0
+    thousands = editor_client.post(_review_url(node), {**base, "analysis-duration_s": "1,650.5"}).content.decode()
+    assert "without thousands separators" in thousands
+    response = editor_client.post(
+        _review_url(node), {**base, "analysis-duration_s": "16,5", "analysis-keyframes": "0 | cup\n8,1 | reveal"}
+    )
+    assert response.status_code == 302
+    manual = node.analyses.get(provider="manual")
+    assert float(manual.duration_s) == 16.5 and [k["t"] for k in manual.keyframes] == [0.0, 8.1]
+
+
+def test_schema_errors_show_on_their_field_counted_from_one(editor_client):
+    node, brief = node_in_review(title="Schema errors")
+    posted = brief_post(brief, "save")
+    posted["brief-hashtags"] = "#ok no-hash"
+    page = editor_client.post(_review_url(node), posted).content.decode()
+    assert "Hashtag 2: String should match pattern" in page
+    assert "does not match the schema" not in page and "hashtags.1" not in page
+    assert RemixBrief.objects.get(pk=brief.pk).edited is None
+
+
+def test_a_decided_brief_offers_no_impossible_decision_and_enter_decides_nothing(editor, editor_client):
+    node, brief = node_in_review(title="Already approved")
+    review.brief_approve(brief=brief, editor=editor, expected_revision=brief.revision)
+    page = editor_client.get(_review_url(node)).content.decode()
+    assert 'value="reject"' not in page and 'value="approve"' not in page
+    form = page[page.index('id="brief-form"') :]
+    first_button = form[form.index("<button") : form.index(">", form.index("<button")) + 1]
+    assert "disabled" in first_button  # implicit submission (Enter in a field) goes to a disabled button
