@@ -29,6 +29,7 @@ from kmeme.errors import ApplicationError
 from kmeme.platforms import Platform
 from remix import brief_content, review, review_locks
 from remix.forms import BriefForm, BulkReasonForm, ManualAnalysisForm, ReasonForm, RevisionForm
+from remix.history import history_lines
 from remix.models import Layer, Mutation, RemixBrief, RemixNode, ReviewStatus, VideoAnalysis
 from remix.selectors import review_next_node
 
@@ -75,7 +76,24 @@ class ReviewAdminMixin:
             self.admin_site.admin_view(require_POST(self.lock_view)),
             name="remix_remixnode_review_lock",
         )
-        return [lock_url, review_url, *urls]
+        next_url = path("next/", self.admin_site.admin_view(self.next_view), name="remix_remixnode_review_next")
+        return [next_url, lock_url, review_url, *urls]
+
+    def next_view(self, request: HttpRequest) -> HttpResponse:
+        """ "Take the next item": the oldest item nobody else is reviewing (after `?after=<id>`, when skipping one).
+        Takes no lock: the editor does by starting to work."""
+        if not self.has_review_permission(request):
+            raise PermissionDenied
+        after = (
+            RemixNode.objects.filter(pk=request.GET.get("after")).first()
+            if request.GET.get("after", "").isdigit()
+            else None
+        )
+        upcoming = review_next_node(after=after, editor=request.user)
+        if upcoming is None:
+            messages.info(request, "The queue is empty, or everything in it is being reviewed by someone else.")
+            return HttpResponseRedirect(reverse("admin:index"))
+        return HttpResponseRedirect(reverse("admin:remix_remixnode_review", args=[upcoming.pk]))
 
     # --- who is reviewing what ------------------------------------------------------------------------------------
 
@@ -160,6 +178,7 @@ class ReviewAdminMixin:
         lock = review_locks.review_lock_get(node=node)
         held = lock is not None and lock.user_id == request.user.pk
         analyses = list(node.analyses.all())
+        diff = brief_content.brief_diff(brief=brief) if brief else []
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -170,7 +189,9 @@ class ReviewAdminMixin:
             "analyses": analyses,
             "brief": brief,
             "earlier_briefs": briefs[1:],
-            "diff": brief_content.brief_diff(brief=brief) if brief else [],
+            "diff": diff,
+            "diff_changed": sum(1 for row in diff if row["changed"]),
+            "diff_unchanged": sum(1 for row in diff if not row["changed"]),
             "forms": forms,
             "lock_held": held,
             "lock": lock,
@@ -181,9 +202,13 @@ class ReviewAdminMixin:
             "can_edit": node.layer == Layer.MASTER
             and brief is not None
             and brief.review_status == ReviewStatus.PENDING,
-            "history": AuditLog.objects.filter(target_type="remix.remixnode", target_id=str(node.pk)).select_related(
-                "actor"
-            )[:20],
+            "history": history_lines(
+                list(
+                    AuditLog.objects.filter(target_type="remix.remixnode", target_id=str(node.pk)).select_related(
+                        "actor"
+                    )[:20]
+                )
+            ),
             "history_url": reverse("admin:accounts_auditlog_changelist")
             + f"?target_type=remix.remixnode&target_id={node.pk}",
             "genealogy_url": reverse("admin:remix_mutation_changelist") + f"?q={node.public_id}",

@@ -100,3 +100,26 @@ def test_an_editor_edits_approves_and_publishes_while_a_second_editor_hits_the_l
         "brief.approve",
         "node.publish",
     }
+
+
+def test_an_editor_works_the_queue_by_keyboard(browser, live_server):
+    UserFactory(email="lee@kmeme.test", role=Role.EDITOR, display_name="Editor Lee", password=PASSWORD)
+    first, _ = node_in_review(title="Keyboard one")
+    second, _ = node_in_review(title="Keyboard two")
+    page = _log_in(browser, live_server, "lee@kmeme.test")
+
+    page.locator("#take-next").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("h1, #content h1").first).to_contain_text("Keyboard one")
+    page.keyboard.press("?")
+    expect(page.locator("#shortcuts")).to_have_attribute("open", "")
+    page.keyboard.press("/")  # into the brief's first field
+    page.keyboard.press("End")
+    page.keyboard.type(" · 키보드로 고침")
+    page.keyboard.press("Control+Enter")  # approve with the edit
+    expect(page.locator(".messagelist")).to_contain_text("Approved “Keyboard one” with your edits")
+    expect(page.locator("#content h1").first).to_contain_text("Keyboard two")  # on to the next item
+    page.keyboard.press("a")  # approve as written
+    expect(page.locator(".messagelist")).to_contain_text("Approved “Keyboard two”.")
+    assert {RemixNode.objects.get(pk=n.pk).status for n in (first, second)} == {NodeStatus.APPROVED}
+    assert RemixNode.objects.get(pk=first.pk).briefs.get().content["concept"].endswith("· 키보드로 고침")

@@ -189,3 +189,18 @@ def test_a_decided_brief_offers_no_impossible_decision_and_enter_decides_nothing
     form = page[page.index('id="brief-form"') :]
     first_button = form[form.index("<button") : form.index(">", form.index("<button")) + 1]
     assert "disabled" in first_button  # implicit submission (Enter in a field) goes to a disabled button
+
+
+def test_history_reads_in_words_and_the_diff_shows_only_what_changed(editor, editor_client):
+    node, brief = node_in_review(title="In words")
+    review.brief_approve(
+        brief=brief, editor=editor, expected_revision=brief.revision, content={**BRIEF, "caption": "새 캡션"}
+    )
+    page = editor_client.get(_review_url(node)).content.decode()
+    assert "<strong>김에디터</strong> approved v1 with edits" in page
+    assert "<strong>김에디터</strong> edited v1: 1 edit (caption)" in page
+    assert "<strong>The system</strong> moved it from analyzing to in review" in page
+    assert ">brief.approve<" not in page  # the code only in a tooltip
+    diff = page[page.index("AI's version vs the editor's") :]
+    assert "1 field changed by the editor; 7 as the writer wrote them." in diff
+    assert diff.count('<tr class="changed">') == 1 and "(unchanged)" not in diff
