@@ -36,15 +36,32 @@ def similar_key(public_id: object, k: int) -> str:
     return f"similar:{public_id}:{k}"
 
 
-def cached(key: str, ttl: int, build: Callable[[], Any]) -> Any:
+GENERATION_TTL_S = 2 * 24 * 3600  # longer than any entry it guards
+
+
+def recipe_generation_key(public_id: object) -> str:
+    return f"recipe_gen:{public_id}"
+
+
+def cache_set_unless_changed(key: str, value: Any, ttl: int, *, generation_key: str | None, before: Any) -> None:
+    """Keep `value` unless a write bumped `generation_key` since `before` was read (the value was built from what
+    that write replaced): the invalidation may have run between the build and this set, and must win."""
+    cache.set(key, value, ttl)
+    if generation_key is not None and cache.get(generation_key) != before:
+        cache.delete(key)
+
+
+def cached(key: str, ttl: int, build: Callable[[], Any], *, generation_key: str | None = None) -> Any:
     """The value under `key`, built and kept for `ttl` seconds on a miss. Logs `cache_hit` / `cache_miss` with the
-    cache's name (the key's prefix: recipe, similar)."""
+    cache's name (the key's prefix: recipe, similar). With `generation_key`, a value built while a write changed
+    what it reads is not kept (see cache_set_unless_changed)."""
     value = cache.get(key)
     name = key.split(":", 1)[0]
     if value is None:
         logger.info("cache_miss", extra={"event": "cache_miss", "cache": name})
+        before = cache.get(generation_key) if generation_key else None
         value = build()
-        cache.set(key, value, ttl)
+        cache_set_unless_changed(key, value, ttl, generation_key=generation_key, before=before)
     else:
         logger.info("cache_hit", extra={"event": "cache_hit", "cache": name})
     return value
@@ -78,6 +95,10 @@ def node_cache_invalidate(*, node: RemixNode, publication_changed: bool = False)
     ids |= set(RemixNode.objects.filter(child_mutations__child_id=node.pk).values_list("public_id", flat=True))
 
     def drop() -> None:
+        for public_id in ids:  # a build under way from the old state will not keep its result
+            generation = recipe_generation_key(public_id)
+            cache.add(generation, 0, timeout=GENERATION_TTL_S)
+            cache.incr(generation)
         cache.delete_many([recipe_key(i) for i in ids])
         if publication_changed:
             cache.delete_pattern("similar:*")

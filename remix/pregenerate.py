@@ -19,7 +19,14 @@ from dataclasses import dataclass, field
 from django.core.cache import cache
 from django.db.models import Exists, OuterRef
 
-from remix.cache import RECIPE_WARM_TTL_S, recipe_key, recipe_reads_clear, recipes_most_read
+from remix.cache import (
+    RECIPE_WARM_TTL_S,
+    cache_set_unless_changed,
+    recipe_generation_key,
+    recipe_key,
+    recipe_reads_clear,
+    recipes_most_read,
+)
 from remix.models import NodeStatus, RemixBrief, RemixNode, VideoAnalysis
 from remix.pipeline import brief_generate
 from remix.recipe import recipe_build
@@ -107,7 +114,12 @@ def recipe_caches_warm(*, top: int = RECIPES_WARMED_PER_NIGHT) -> RecipesWarmed:
         if pk is None:
             result.gone += 1
             continue
-        cache.set(recipe_key(public_id), recipe_build(node=node_for_recipe(pk=pk)), RECIPE_WARM_TTL_S)
+        generation = recipe_generation_key(public_id)
+        before = cache.get(generation)
+        recipe = recipe_build(node=node_for_recipe(pk=pk))
+        cache_set_unless_changed(
+            recipe_key(public_id), recipe, RECIPE_WARM_TTL_S, generation_key=generation, before=before
+        )
         result.warmed += 1
     recipe_reads_clear()
     return result

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from kmeme.ai.schemas import BRIEF_FIELDS
-from remix.cache import RECIPE_TTL_S, cached, recipe_key, recipe_read_count
+from remix.cache import RECIPE_TTL_S, cached, recipe_generation_key, recipe_key, recipe_read_count
 from remix.models import AnalysisStatus, NodeStatus, RemixBrief, RemixNode, ReviewStatus
 from remix.selectors import node_for_recipe
 
@@ -150,4 +150,4 @@ def recipe_get(*, node: RemixNode) -> dict[str, Any]:
     if node.status != NodeStatus.PUBLISHED:
         return build()
     recipe_read_count(node.public_id)
-    return cached(recipe_key(node.public_id), RECIPE_TTL_S, build)
+    return cached(recipe_key(node.public_id), RECIPE_TTL_S, build, generation_key=recipe_generation_key(node.public_id))

@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import Role
 from remix.cache import recipe_key, recipes_most_read
-from remix.models import BriefSource, NodeStatus, RemixBrief
+from remix.models import BriefSource, NodeStatus, RemixBrief, RemixNode
 from remix.services import analysis_record, node_transition, node_update
 from tests.accounts.factories import UserFactory
 from tests.remix.factories import NodeFactory, published_master
@@ -120,3 +120,31 @@ def test_the_command_reports_and_a_dry_run_writes_nothing():
 def test_the_job_is_scheduled_nightly():
     periodic = {p.task.name: p for p in app.periodic_registry.periodic_tasks.values()}
     assert periodic["remix.tasks.pregenerate_nightly"].cron == "37 1 * * *"
+
+
+@pytest.mark.django_db
+def test_a_write_landing_while_a_recipe_is_built_is_never_hidden_by_the_cache(monkeypatch):
+    """The race both caches had: a build reads the old state, the editor's write invalidates (nothing cached yet),
+    then the build stores the old state — for an hour, or 24 h when warmed. The build's result is dropped now."""
+    from remix import pregenerate, recipe
+
+    node = published_master("Before")
+    editor = UserFactory(role=Role.EDITOR)
+    real = recipe.recipe_build
+
+    def slow_build(*, node):
+        built = real(node=node)  # the old state, read
+        node_update(node=RemixNode.objects.get(pk=node.pk), editor=editor, title=f"After {built['title']}")
+        return built
+
+    monkeypatch.setattr(recipe, "recipe_build", slow_build)
+    APIClient().get(f"/api/v1/nodes/{node.public_id}")  # a read that raced the write
+    monkeypatch.setattr(recipe, "recipe_build", real)
+    assert cache.get(recipe_key(node.public_id)) is None
+    assert APIClient().get(f"/api/v1/nodes/{node.public_id}").json()["title"] == "After Before"
+
+    monkeypatch.setattr(pregenerate, "recipe_build", slow_build)
+    cache.delete(recipe_key(node.public_id))
+    pregenerate.recipe_caches_warm()
+    assert cache.get(recipe_key(node.public_id)) is None
+    assert APIClient().get(f"/api/v1/nodes/{node.public_id}").json()["title"] == "After After Before"
