@@ -33,7 +33,7 @@ from remix.models import (
     VideoAnalysis,
 )
 from remix.prompt_quality import brief_decision_record
-from remix.review_locks import review_lock_release, review_lock_require
+from remix.review_locks import review_lock_get, review_lock_release, review_lock_require
 from remix.services import analysis_record, brief_create, node_analysis_start, node_transition
 
 # --- Helpers ---------------------------------------------------------------------------------------------------------
@@ -131,7 +131,9 @@ def _brief_decide(
     brief.reviewer, brief.reviewed_at, brief.review_notes = editor, timezone.now(), notes
     brief.revision += 1
     brief.save(update_fields=["review_status", "reviewer", "reviewed_at", "review_notes", "revision", "updated_at"])
-    brief_decision_record(brief=brief, editor=editor)  # which prompts editors trust (remix.prompt_quality)
+    lock = review_lock_get(node=brief.node)  # since when this editor has been on it: the review's time
+    started = lock.taken if lock is not None and lock.user_id == editor.pk else None
+    brief_decision_record(brief=brief, editor=editor, started_at=started)  # which prompts editors trust
     return brief
 
 

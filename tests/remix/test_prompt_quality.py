@@ -128,3 +128,17 @@ def test_corrections_export_pairs_with_personal_data_scrubbed(editor, tmp_path):
     assert "2 correction(s) of brief.v1 written" in err.getvalue() and "1 approved, 1 rejected" in err.getvalue()
     with pytest.raises(CommandError, match=r"Prompt versions with briefs: brief\.v1"):
         call_command("export_corrections", "--prompt", "brief.v9", "--out", str(tmp_path / "none.jsonl"))
+
+
+def test_the_review_time_runs_from_the_editor_taking_the_node(editor, settings):
+    import time
+
+    from remix import review_locks
+
+    brief = _brief_in_review("timed", prompt="brief.v1")
+    review_locks.review_lock_acquire(node=brief.node, editor=editor)
+    time.sleep(1.1)
+    review.brief_approve(brief=brief, editor=editor, expected_revision=brief.revision)
+    decision = BriefDecision.objects.get(brief=brief)
+    assert decision.review_seconds is not None and 1 <= decision.review_seconds <= 5
+    assert [r.mean_review_seconds for r in prompt_quality()] == [decision.review_seconds]
