@@ -45,7 +45,9 @@ class KmemeAdminSite(admin.AdminSite):
 
         extra_context = dict(extra_context or {})
         if request.user.has_perm("remix.view_remixnode"):
-            extra_context["review"] = review_dashboard()
+            extra_context["review"] = review_dashboard(
+                category=request.GET.get("category", "")[:16], platform=request.GET.get("platform", "")[:16]
+            )
         if request.user.has_perm("remix.view_briefdecision"):
             extra_context["prompt_quality"] = current_prompt_quality()
         return super().index(request, extra_context)

@@ -13,6 +13,8 @@ from django.utils import timezone
 from accounts.models import User
 from kmeme.ai.budget import budget_month_spend
 from kmeme.ai.selectors import ai_call_outcomes
+from kmeme.platforms import Platform
+from kmeme.vocabulary import CommerceCategory
 from remix.models import (
     AnalysisStatus,
     Mutation,
@@ -43,8 +45,16 @@ def node_with_latest_work(*, public_id: str, viewer: User) -> RemixNode | None:
     return node
 
 
-def review_dashboard(*, now: datetime | None = None, limit: int = 15) -> dict[str, Any]:
-    """What awaits editors, and how the AI is doing: one query per panel, whatever the table size."""
+def review_dashboard(
+    *, now: datetime | None = None, limit: int = 15, category: str = "", platform: str = ""
+) -> dict[str, Any]:
+    """What awaits editors, and how the AI is doing: one query per panel, whatever the table size. The two queues
+    can be narrowed to a commerce category and a platform."""
+    narrowed = Q()
+    if category:
+        narrowed &= Q(commerce_category=category)
+    if platform:
+        narrowed &= Q(platform=platform)
     now = now or timezone.now()
     day_ago = now - timedelta(hours=24)
     by_status = dict(RemixNode.objects.order_by().values_list("status").annotate(n=Count("id")))
@@ -57,11 +67,14 @@ def review_dashboard(*, now: datetime | None = None, limit: int = 15) -> dict[st
     attempted = calls["ok"] + calls["error"]
     in_review = list(
         RemixBrief.objects.filter(node__status=NodeStatus.IN_REVIEW, review_status=ReviewStatus.PENDING)
+        .filter(**{f"node__{k}": v for k, v in (("commerce_category", category), ("platform", platform)) if v})
         .select_related("node", "node__owner")
         .order_by("created_at")[:limit]
     )
     manual_review = list(
-        RemixNode.objects.filter(status=NodeStatus.NEEDS_REVIEW).select_related("owner").order_by("updated_at")[:limit]
+        RemixNode.objects.filter(narrowed, status=NodeStatus.NEEDS_REVIEW)
+        .select_related("owner")
+        .order_by("updated_at")[:limit]
     )
     # Who is on each item, from one MGET of their review locks.
     locks = review_locks_for(node_ids=[b.node_id for b in in_review] + [n.pk for n in manual_review])
@@ -71,6 +84,10 @@ def review_dashboard(*, now: datetime | None = None, limit: int = 15) -> dict[st
         node.review_lock = locks.get(node.pk)
     return {
         "counts": [(NodeStatus(status).label, status, n) for status, n in counts.items()],
+        "category": category,
+        "platform": platform,
+        "categories": CommerceCategory.choices,
+        "platforms": Platform.choices,
         "in_review": in_review,
         "manual_review": manual_review,
         "stuck": list(

@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from accounts.models import AuditLog, Role
 from remix import review_locks
-from remix.models import RemixBrief
+from remix.models import RemixBrief, RemixNode
 from tests.accounts.factories import UserFactory
 from tests.remix.factories import brief_post, node_in_review
 
@@ -135,3 +135,15 @@ def test_a_take_over_keeps_what_you_typed(kim, park):
     assert AuditLog.objects.filter(action="review.lock_takeover").count() == 1
     client.post(_review(node), {**typed, "action": "save"})
     assert RemixBrief.objects.get(pk=brief.pk).content["hook"] == "제가 고치던 훅"
+
+
+def test_the_queue_narrows_to_a_category_and_platform_and_flags_what_the_ai_did_not_write(kim):
+    food, _ = node_in_review(title="Food one")
+    RemixNode.objects.filter(pk=food.pk).update(commerce_category="food")
+    beauty, _ = node_in_review(title="Beauty one")
+    RemixNode.objects.filter(pk=beauty.pk).update(commerce_category="beauty", fallback_provider="gemini")
+    queue = _session(kim).get(reverse("admin:index"), {"category": "food"}).content.decode()
+    assert "Food one" in queue and "Beauty one" not in queue
+    queue = _session(kim).get(reverse("admin:index"), {"platform": "tiktok"}).content.decode()
+    assert "Food one" in queue and "Beauty one" in queue and "gemini fell back" in queue
+    assert "Food one" not in _session(kim).get(reverse("admin:index"), {"platform": "instagram"}).content.decode()
