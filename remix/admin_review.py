@@ -37,6 +37,15 @@ from remix.selectors import review_next_node
 BRIEF_DECISIONS = frozenset({"save", "approve", "approve_with_edits", "reject", "regenerate"})
 
 
+def _beat_facts(node: RemixNode, analyses: list[VideoAnalysis]) -> dict[str, float | None]:
+    """What the beat table checks a script against: the video's duration and tempo (measured, else analysed)."""
+    probe = node.probe or {}
+    known = next((a for a in analyses if a.provider != "probe"), None)
+    duration = probe.get("duration_s") or (float(known.duration_s) if known and known.duration_s else None)
+    bpm = probe.get("bpm") or (float(known.bpm) if known and known.bpm else None)
+    return {"duration_s": duration, "bpm": bpm}
+
+
 def _measured(node: RemixNode) -> float | None:
     """The duration we measured ourselves (the probe), if the video was downloaded."""
     value = (node.probe or {}).get("duration_s")
@@ -196,6 +205,7 @@ class ReviewAdminMixin:
             "lock_held": held,
             "lock": lock,
             "lock_url": reverse("admin:remix_remixnode_review_lock", args=[node.pk]),
+            "beat_facts": _beat_facts(node, analyses),
             "heartbeat_ms": settings.REVIEW_HEARTBEAT_SECONDS * 1000,
             "idle_ms": settings.REVIEW_IDLE_SECONDS * 1000,
             "theirs": forms.pop("theirs", None),

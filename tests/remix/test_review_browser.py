@@ -123,3 +123,31 @@ def test_an_editor_works_the_queue_by_keyboard(browser, live_server):
     expect(page.locator(".messagelist")).to_contain_text("Approved “Keyboard two”.")
     assert {RemixNode.objects.get(pk=n.pk).status for n in (first, second)} == {NodeStatus.APPROVED}
     assert RemixNode.objects.get(pk=first.pk).briefs.get().content["concept"].endswith("· 키보드로 고침")
+
+
+def test_the_script_is_edited_as_a_table_of_beats(browser, live_server):
+    UserFactory(email="choi@kmeme.test", role=Role.EDITOR, display_name="Editor Choi", password=PASSWORD)
+    node, _ = node_in_review(title="Beat table")
+    page = _log_in(browser, live_server, "choi@kmeme.test")
+    page.goto(f"{live_server.url}/admin/remix/remixnode/{node.pk}/review/")
+    table = page.locator("#beat-table")
+    expect(table.locator("tbody tr")).to_have_count(2)
+    expect(page.locator("#id_brief-script")).to_be_hidden()  # the table writes into it
+
+    page.click("#add-beat")
+    page.keyboard.type("컵 클로즈업 추가")  # focus went to the new beat's "what to film"
+    page.get_by_label("Beat 3 time in seconds").fill("2")
+    page.get_by_label("Beat 3 beat number").fill("9")
+    expect(table.locator("tbody tr").nth(2).locator(".warn")).to_contain_text("before the beat above")
+    expect(table.locator("tbody tr").nth(2).locator(".warn")).to_contain_text("beat 5 at 128 BPM")
+    table.locator("tbody tr").nth(2).get_by_role("button", name="Move beat up").click()
+    page.get_by_label("Beat 2 beat number").fill("5")  # now the second beat (labels follow the order): fix its beat
+    expect(table.locator("tbody tr").nth(1).locator(".warn")).to_have_text("")
+    page.get_by_role("button", name="Approve with edits").click()
+    expect(page.locator(".messagelist")).to_contain_text("Approved “Beat table” with your edits")
+    script = RemixNode.objects.get(pk=node.pk).briefs.get().content["script"]
+    assert [(b["t"], b["beat"], b["shot"]) for b in script] == [
+        (0.0, 1, "클로즈업"),
+        (2.0, 5, "컵 클로즈업 추가"),
+        (3.75, 8, "전환"),
+    ]
