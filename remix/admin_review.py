@@ -25,7 +25,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import AuditLog
 from accounts.services import audit_log_record
-from kmeme.errors import ApplicationError
+from kmeme.errors import ApplicationError, error_body
 from kmeme.platforms import Platform
 from remix import brief_content, review, review_locks
 from remix.forms import BriefForm, BulkReasonForm, ManualAnalysisForm, ReasonForm, RevisionForm
@@ -139,7 +139,13 @@ class ReviewAdminMixin:
         elif action == "release":
             review_locks.review_lock_release(node=node, editor=request.user)
         else:
-            return JsonResponse({"error": "action must be acquire, heartbeat or release"}, status=400)
+            body = error_body(
+                status_code=400,
+                code="validation_error",
+                message="`action` must be acquire, heartbeat or release.",
+                details={"action": ["Not one of acquire, heartbeat, release."]},
+            )
+            return JsonResponse(body, status=400)
         lock = review_locks.review_lock_get(node=node)
         return JsonResponse(
             {

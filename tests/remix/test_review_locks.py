@@ -147,3 +147,20 @@ def test_the_queue_narrows_to_a_category_and_platform_and_flags_what_the_ai_did_
     queue = _session(kim).get(reverse("admin:index"), {"platform": "tiktok"}).content.decode()
     assert "Food one" in queue and "Beauty one" in queue and "gemini fell back" in queue
     assert "Food one" not in _session(kim).get(reverse("admin:index"), {"platform": "instagram"}).content.decode()
+
+
+def test_the_lock_endpoint_answers_bad_input_in_the_error_shape_and_only_to_reviewers(kim):
+    node, _ = node_in_review()
+    url = reverse("admin:remix_remixnode_review_lock", args=[node.pk])
+    bad = _session(kim).post(url, {"action": "steal"})
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "validation_error"
+    assert _session(kim).get(url).status_code == 405  # POST only
+    creator = UserFactory(role=Role.CREATOR)
+    assert _session(creator).post(url, {"action": "acquire"}).status_code in (302, 403)  # no admin access
+    assert review_locks.review_lock_get(node=node) is None
+    assert (
+        _session(kim)
+        .post(reverse("admin:remix_remixnode_review_lock", args=[10**9]), {"action": "acquire"})
+        .status_code
+        == 404
+    )
