@@ -145,9 +145,12 @@ class RemixNode(models.Model):
         """Who the public API and pages name as the node's creator. A fork: its creator's display name. A master:
         the platform, K-MEME — its editors chose it, the video's author is on its own platform, and the editor or
         creator who submitted the link is not its author (nor named in public)."""
-        if self.layer == Layer.MASTER or self.owner is None:
+        if self.layer == Layer.MASTER or self.owner_id is None:
             return "K-MEME"
-        return self.owner.display_name or "K-MEME creator"
+        name = self.__dict__.get("owner_display_name")  # annotated by list reads (genealogy.lineage)
+        if name is None:
+            name = self.owner.display_name
+        return name or "K-MEME creator"
 
     def audit_repr(self) -> str:
         """How the audit log names it (never a person): a master by its title; a fork by its id, since its title
