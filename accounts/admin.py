@@ -7,7 +7,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.lockout import sign_in_unlock
@@ -42,7 +42,7 @@ class UserAdmin(DjangoUserAdmin):
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "role", "password1", "password2"]})]
     actions = ["unlock_sign_in"]
 
-    @admin.action(description="Unlock admin sign-in (clear failed attempts)", permissions=["change"])
+    @admin.action(description=gettext_lazy("Unlock admin sign-in (clear failed attempts)"), permissions=["change"])
     def unlock_sign_in(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         unlocked = [user for user in queryset if sign_in_unlock(email=user.email, actor=request.user)]
         self.message_user(
@@ -183,7 +183,8 @@ class AccessAttemptAdmin(ReadOnlyAdmin):
     actions = ["unlock"]
 
     @admin.action(
-        description="Unlock: clear the failed sign-ins of these accounts and addresses", permissions=["unlock"]
+        description=gettext_lazy("Unlock: clear the failed sign-ins of these accounts and addresses"),
+        permissions=["unlock"],
     )
     def unlock(self, request: HttpRequest, queryset: QuerySet[AccessAttempt]) -> None:
         cleared = 0

@@ -5,6 +5,7 @@ from urllib.parse import parse_qs
 from uuid import UUID
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -176,7 +177,7 @@ class LogoutApi(IdempotentWritesMixin, APIView):
 def _own_upload(request: Request, upload_id: UUID) -> Upload:
     upload = upload_for_owner(owner=request.user, public_id=upload_id)
     if upload is None:
-        raise ApplicationError("No such upload.", code="not_found", status_code=404)
+        raise ApplicationError(_("No such upload."), code="not_found", status_code=404)
     return upload
 
 

@@ -3,6 +3,7 @@ from importlib import import_module
 from axes.apps import AppConfig as AxesAppConfig
 from django.apps import AppConfig
 from django.contrib.auth.signals import user_login_failed
+from django.utils.translation import gettext_lazy
 from django_otp.plugins.otp_totp.apps import DefaultConfig as TOTPAppConfig
 
 
@@ -10,7 +11,7 @@ class AccountsConfig(AppConfig):
     # Explicitly the default: this module also holds (and imports) other apps' configs.
     default = True
     name = "accounts"
-    verbose_name = "Accounts"
+    verbose_name = gettext_lazy("Accounts")
 
     def ready(self) -> None:
         # Both modules import models, so they can be loaded only now that the app registry is ready.
@@ -25,11 +26,11 @@ class SignInLockoutsConfig(AxesAppConfig):
     """django-axes, named for what editors see in the admin."""
 
     default = False
-    verbose_name = "Sign-in lockouts"
+    verbose_name = gettext_lazy("Sign-in lockouts")
 
 
 class TwoFactorDevicesConfig(TOTPAppConfig):
     """django-otp's TOTP devices, named for what editors see in the admin."""
 
     default = False
-    verbose_name = "Two-factor sign-in"
+    verbose_name = gettext_lazy("Two-factor sign-in")

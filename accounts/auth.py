@@ -24,6 +24,7 @@ from typing import Any
 import firebase_admin
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext as _
 from firebase_admin import auth as firebase_auth
 from firebase_admin import credentials as firebase_credentials
 from firebase_admin import exceptions as firebase_exceptions
@@ -120,7 +121,7 @@ def firebase_app_reset() -> None:
 def _invalid_token(reason: str) -> ApplicationError:
     # Never echo the token or firebase-admin's message: both can contain the token and the expected project.
     return ApplicationError(
-        "The Firebase ID token is invalid or expired; sign in with Firebase again.",
+        _("The Firebase ID token is invalid or expired; sign in with Firebase again."),
         code="invalid_firebase_token",
         status_code=status.HTTP_401_UNAUTHORIZED,
         details={"reason": reason},
@@ -173,7 +174,7 @@ def firebase_token_verify(*, id_token: str) -> dict[str, Any]:
     except firebase_auth.CertificateFetchError as exc:
         logger.warning("Firebase public keys could not be fetched: %s", type(exc.cause).__name__)
         raise ApplicationError(
-            "Sign-in is temporarily unavailable; try again in a moment.",
+            _("Sign-in is temporarily unavailable; try again in a moment."),
             code="auth_unavailable",
             status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
         ) from exc

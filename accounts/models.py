@@ -7,13 +7,14 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy
 
 
 class Role(models.TextChoices):
-    ADMIN = "admin", "Admin"
-    EDITOR = "editor", "Editor"
-    BRAND = "brand", "Brand"
-    CREATOR = "creator", "Creator"
+    ADMIN = "admin", gettext_lazy("Admin")
+    EDITOR = "editor", gettext_lazy("Editor")
+    BRAND = "brand", gettext_lazy("Brand")
+    CREATOR = "creator", gettext_lazy("Creator")
 
 
 class UserManager(BaseUserManager["User"]):
@@ -53,6 +54,13 @@ class User(AbstractUser):
     firebase_uid = models.CharField(max_length=128, unique=True, null=True, blank=True)
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.CREATOR, db_index=True)
     anonymized_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The admin's language for this person (the switch in its header); empty: the browser's (Accept-Language).
+    language = models.CharField(
+        max_length=8,
+        blank=True,
+        choices=settings.LANGUAGES,
+        help_text=gettext_lazy("The admin's language for this person; empty: the browser's."),
+    )
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
@@ -75,11 +83,11 @@ class User(AbstractUser):
 
 
 class ConsentKind(models.TextChoices):
-    TERMS = "terms", "Terms of service"
-    PRIVACY = "privacy", "Privacy policy"
-    MARKETING = "marketing", "Marketing messages"
-    THIRD_PARTY = "third_party", "Sharing with partner brands"
-    LOCATION = "location", "Location for campaigns"
+    TERMS = "terms", gettext_lazy("Terms of service")
+    PRIVACY = "privacy", gettext_lazy("Privacy policy")
+    MARKETING = "marketing", gettext_lazy("Marketing messages")
+    THIRD_PARTY = "third_party", gettext_lazy("Sharing with partner brands")
+    LOCATION = "location", gettext_lazy("Location for campaigns")
 
 
 class Consent(models.Model):
@@ -111,10 +119,12 @@ class AuditLog(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     action = models.CharField(max_length=64, db_index=True)
-    target_type = models.CharField(max_length=64, blank=True, help_text="app_label.model of the target")
+    target_type = models.CharField(max_length=64, blank=True, help_text=gettext_lazy("app_label.model of the target"))
     target_id = models.CharField(max_length=64, blank=True)
     target_repr = models.CharField(max_length=200, blank=True)
-    details = models.JSONField(default=dict, blank=True, help_text="Personal values read PERSONAL; see the side row.")
+    details = models.JSONField(
+        default=dict, blank=True, help_text=gettext_lazy("Personal values read PERSONAL; see the side row.")
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
@@ -156,17 +166,17 @@ class AuditPersonal(models.Model):
     details = models.JSONField(default=dict, blank=True)
 
     class Meta:
-        verbose_name = "audit record's personal details"
-        verbose_name_plural = "audit records' personal details"
+        verbose_name = gettext_lazy("audit record's personal details")
+        verbose_name_plural = gettext_lazy("audit records' personal details")
 
     def __str__(self) -> str:
         return f"personal details of audit #{self.entry_id}"
 
 
 class UploadStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    UPLOADED = "uploaded", "Uploaded"
-    EXPIRED = "expired", "Expired"
+    PENDING = "pending", gettext_lazy("Pending")
+    UPLOADED = "uploaded", gettext_lazy("Uploaded")
+    EXPIRED = "expired", gettext_lazy("Expired")
 
 
 class Upload(models.Model):
@@ -175,16 +185,22 @@ class Upload(models.Model):
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="uploads")
-    key = models.CharField(max_length=512, unique=True, editable=False, help_text="user_content/{user}/{uuid}/{name}")
+    key = models.CharField(
+        max_length=512, unique=True, editable=False, help_text=gettext_lazy("user_content/{user}/{uuid}/{name}")
+    )
     original_filename = models.CharField(max_length=255, blank=True, editable=False)
-    filename = models.CharField(max_length=120, editable=False, help_text="The sanitised name the key ends with.")
+    filename = models.CharField(
+        max_length=120, editable=False, help_text=gettext_lazy("The sanitised name the key ends with.")
+    )
     content_type = models.CharField(max_length=64, editable=False)
-    size = models.PositiveBigIntegerField(editable=False, help_text="Declared by the client; the policy enforces it.")
+    size = models.PositiveBigIntegerField(
+        editable=False, help_text=gettext_lazy("Declared by the client; the policy enforces it.")
+    )
     status = models.CharField(
         max_length=16, choices=UploadStatus.choices, default=UploadStatus.PENDING, db_index=True, editable=False
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    expires_at = models.DateTimeField(editable=False, help_text="When the upload URL stops working.")
+    expires_at = models.DateTimeField(editable=False, help_text=gettext_lazy("When the upload URL stops working."))
     uploaded_at = models.DateTimeField(null=True, blank=True, editable=False)
     actual_size = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
 

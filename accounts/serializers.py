@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from accounts.models import ConsentKind, Upload, User
@@ -39,7 +40,7 @@ class FirebaseLoginSerializer(StrictSerializer):
     def validate_consents(self, value: list[dict]) -> list[dict]:
         kinds = [c["kind"] for c in value]
         if len(set(kinds)) != len(kinds):
-            raise serializers.ValidationError("One decision per kind.")
+            raise serializers.ValidationError(_("One decision per kind."))
         return value
 
 

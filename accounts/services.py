@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.db import models, transaction
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from accounts.audit import audit_repr, personal_all, personal_split
 from accounts.models import AuditLog, AuditPersonal, Consent, ConsentKind, Role, User
@@ -60,6 +61,20 @@ def user_role_set(*, user: User, role: str, actor: User | None) -> User:
     return user
 
 
+def user_language_set(*, user: User, language: str) -> User:
+    """Keep the language a person chose for the admin (one of settings.LANGUAGES, or "" for the browser's)."""
+    if language and language not in dict(settings.LANGUAGES):
+        raise ApplicationError(
+            _("Unknown language %(language)s; choose one of: %(known)s.")
+            % {"language": language[:16], "known": ", ".join(dict(settings.LANGUAGES))},
+            code="unknown_language",
+        )
+    if user.language != language:
+        user.language = language
+        user.save(update_fields=["language"])
+    return user
+
+
 @transaction.atomic
 def user_password_set(*, user: User, password: str, actor: User | None) -> User:
     """Set a user's password (hashed). Audited, without the password."""
@@ -75,7 +90,9 @@ def user_update(*, user: User, actor: User | None, role: str | None = None, **ch
     user_role_set. Passwords change only through Django's password form, which hashes them."""
     unknown = set(changes) - set(USER_EDITABLE_FIELDS)
     if unknown:
-        raise ApplicationError(f"These fields are not edited here: {', '.join(sorted(unknown))}.", code="read_only")
+        raise ApplicationError(
+            _("These fields are not edited here: %(join)s.") % {"join": ", ".join(sorted(unknown))}, code="read_only"
+        )
     locked = User.objects.select_for_update().get(pk=user.pk)
     if "email" in changes:
         changes["email"] = User.objects.normalize_email(changes["email"]).lower()
@@ -147,7 +164,8 @@ def consent_decide(*, user: User, kind: str, granted: bool, terms_version: str) 
     current = settings.CONSENT_TERMS_VERSIONS[kind]
     if terms_version != current:
         raise ApplicationError(
-            f"These terms are not in force: the current {kind} terms are version {current}.",
+            _("These terms are not in force: the current %(kind)s terms are version %(current)s.")
+            % {"kind": kind, "current": current},
             code="terms_outdated",
             details={"kind": kind, "current_terms_version": current},
         )

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 from rest_framework import status
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
@@ -38,11 +39,11 @@ def email_normalize_for_sign_in(raw: object) -> str:
     """
     if not isinstance(raw, str) or not raw:
         raise ApplicationError(
-            "This Firebase account has no email address; sign in with a method that shares your email.",
+            _("This Firebase account has no email address; sign in with a method that shares your email."),
             code="firebase_email_missing",
         )
     invalid = ApplicationError(
-        "The email address of this Firebase account is not valid here: sign-in needs a plain ASCII address.",
+        _("The email address of this Firebase account is not valid here: sign-in needs a plain ASCII address."),
         code="firebase_email_invalid",
     )
     if len(raw) > 254 or not raw.isascii() or any(c.isspace() or not c.isprintable() for c in raw):
@@ -75,8 +76,10 @@ def _email_in_use() -> ApplicationError:
     # used before): the only thing it tells is that the address has an account, which the caller, having proved
     # the address is theirs, cannot be kept from learning (addresses are unique).
     return ApplicationError(
-        "This email address already belongs to an account that cannot be signed in to with this Firebase "
-        "account. Sign in the way you usually do, or contact support.",
+        _(
+            "This email address already belongs to an account that cannot be signed in to with this Firebase "
+            "account. Sign in the way you usually do, or contact support."
+        ),
         code="email_in_use",
         status_code=status.HTTP_409_CONFLICT,
     )
@@ -129,7 +132,7 @@ def _user_from_firebase_locked(
             # Asked before looking the address up, whatever the answer would be: a reply that differed with
             # whether an account exists would tell anyone holding an unverified token who is registered.
             raise ApplicationError(
-                "Verify your email address with Firebase, then sign in again.",
+                _("Verify your email address with Firebase, then sign in again."),
                 code="email_not_verified",
                 status_code=status.HTTP_403_FORBIDDEN,
             )
@@ -160,7 +163,7 @@ def _user_from_firebase_locked(
             created = True
     if not user.is_active:
         raise ApplicationError(
-            "This account is disabled.", code="account_disabled", status_code=status.HTTP_403_FORBIDDEN
+            _("This account is disabled."), code="account_disabled", status_code=status.HTTP_403_FORBIDDEN
         )
     if created:
         audit_log_record(
@@ -190,7 +193,8 @@ def signup_consents_check(consents: Sequence[Mapping[str, Any]]) -> None:
         current = settings.CONSENT_TERMS_VERSIONS[decision["kind"]]
         if decision["terms_version"] != current:
             raise ApplicationError(
-                f"These terms are not in force: the current {decision['kind']} terms are version {current}.",
+                _("These terms are not in force: the current %(value)s terms are version %(current)s.")
+                % {"value": decision["kind"], "current": current},
                 code="terms_outdated",
                 details={"kind": decision["kind"], "current_terms_version": current},
             )
@@ -200,7 +204,7 @@ def signup_consents_check(consents: Sequence[Mapping[str, Any]]) -> None:
     missing = [kind for kind in (ConsentKind.TERMS, ConsentKind.PRIVACY) if kind not in granted]
     if missing:
         raise ApplicationError(
-            "Signing up needs your consent to the terms of service and the privacy policy.",
+            _("Signing up needs your consent to the terms of service and the privacy policy."),
             code="consent_required",
             details={
                 "missing": missing,
@@ -232,7 +236,7 @@ def user_from_firebase(
     uid = claims.get("uid") or claims.get("sub")
     if not isinstance(uid, str) or not uid or len(uid) > 128:
         raise ApplicationError(
-            "The Firebase ID token names no user.",
+            _("The Firebase ID token names no user."),
             code="invalid_firebase_token",
             status_code=status.HTTP_401_UNAUTHORIZED,
         )
@@ -252,7 +256,7 @@ def auth_tokens_issue(*, user: User) -> RefreshToken:
 
 def _refresh_token_refused() -> ApplicationError:
     return ApplicationError(
-        "The refresh token is invalid, expired or already used; sign in again.",
+        _("The refresh token is invalid, expired or already used; sign in again."),
         code="token_not_valid",
         status_code=status.HTTP_401_UNAUTHORIZED,
     )
@@ -293,7 +297,7 @@ def auth_logout(*, user: User, refresh: str, ip: str | None = None) -> None:
     token, outstanding = _refresh_token_lock(refresh)
     if str(token.payload.get(jwt_settings.USER_ID_CLAIM)) != str(user.pk):
         raise ApplicationError(
-            "This refresh token belongs to another account.",
+            _("This refresh token belongs to another account."),
             code="permission_denied",
             status_code=status.HTTP_403_FORBIDDEN,
         )

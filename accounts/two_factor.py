@@ -25,6 +25,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 from django.utils.functional import SimpleLazyObject
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework import status
 
@@ -65,11 +66,11 @@ def _token_refused(*, user: User, ip: str | None, stage: str, throttled: bool) -
     )
     if throttled:
         return ApplicationError(
-            "Too many wrong codes in a row: wait a little, then enter the code your app shows.",
+            _("Too many wrong codes in a row: wait a little, then enter the code your app shows."),
             code="otp_throttled",
             status_code=status.HTTP_429_TOO_MANY_REQUESTS,
         )
-    return ApplicationError("That code is not right; enter the 6 digits your app shows now.", code="otp_invalid")
+    return ApplicationError(_("That code is not right; enter the 6 digits your app shows now."), code="otp_invalid")
 
 
 def _device_accepting(*, user: User, devices: list[TOTPDevice], token: str, ip: str | None, stage: str) -> TOTPDevice:
@@ -90,7 +91,7 @@ def otp_enrolment_start(*, user: User) -> TOTPDevice:
     Refuses (409 `otp_already_enrolled`) once the user has a confirmed device: its key is never shown again."""
     if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
         raise ApplicationError(
-            "Two-factor sign-in is already set up for this account.",
+            _("Two-factor sign-in is already set up for this account."),
             code="otp_already_enrolled",
             status_code=status.HTTP_409_CONFLICT,
         )
@@ -108,7 +109,9 @@ def otp_enrolment_confirm(*, user: User, token: str, ip: str | None = None) -> T
     Audited; a wrong code is audited too and refused (400 `otp_invalid`, 429 `otp_throttled`)."""
     device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
     if device is None:
-        raise ApplicationError("Start the set-up again.", code="otp_no_enrolment", status_code=status.HTTP_409_CONFLICT)
+        raise ApplicationError(
+            _("Start the set-up again."), code="otp_no_enrolment", status_code=status.HTTP_409_CONFLICT
+        )
     device = _device_accepting(user=user, devices=[device], token=token, ip=ip, stage="enrolment")
     with transaction.atomic():
         device.confirmed = True
@@ -123,7 +126,7 @@ def otp_verify(*, user: User, token: str, ip: str | None = None) -> TOTPDevice:
     devices = otp_confirmed_devices(user=user)
     if not devices:
         raise ApplicationError(
-            "Set up two-factor sign-in first.", code="otp_not_enrolled", status_code=status.HTTP_409_CONFLICT
+            _("Set up two-factor sign-in first."), code="otp_not_enrolled", status_code=status.HTTP_409_CONFLICT
         )
     device = _device_accepting(user=user, devices=devices, token=token, ip=ip, stage="sign-in")
     audit_log_record(actor=user, action="auth.otp_verified", target=user, details={"device": device.pk}, ip=ip)
@@ -142,11 +145,11 @@ def otp_device_require(*, user: User, actor: User | None) -> TOTPDevice:
     next admin visit (the key is shown to them, never to the admin). Audited."""
     if not (user.is_staff or user.is_superuser):
         raise ApplicationError(
-            "Only staff accounts sign in to the admin; this account needs no second factor.", code="otp_not_staff"
+            _("Only staff accounts sign in to the admin; this account needs no second factor."), code="otp_not_staff"
         )
     if TOTPDevice.objects.filter(user=user).exists():
         raise ApplicationError(
-            "This account already has a TOTP device: it must use it already.", code="otp_device_exists"
+            _("This account already has a TOTP device: it must use it already."), code="otp_device_exists"
         )
     device = TOTPDevice(user=user, name=DEVICE_NAME, confirmed=False)
     device.full_clean()

@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp.qr import write_qrcode_image
 
@@ -31,7 +32,7 @@ from kmeme.errors import ApplicationError
 
 class OtpTokenForm(forms.Form):
     token = forms.CharField(
-        label="Code from your authenticator app",
+        label=gettext_lazy("Code from your authenticator app"),
         min_length=6,
         max_length=8,
         validators=[RegexValidator(r"^[0-9]+$", "Enter the digits only.")],

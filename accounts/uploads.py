@@ -31,6 +31,7 @@ from django.core.files.storage import Storage, storages
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from storages.backends.s3 import S3Storage
 
 from accounts.models import Upload, UploadStatus, User
@@ -88,13 +89,13 @@ def _storage() -> Storage:
 def _check_request(*, content_type: str, size: int) -> None:
     if content_type not in UPLOAD_CONTENT_TYPES:
         raise ApplicationError(
-            f"Only these video types can be uploaded: {', '.join(UPLOAD_CONTENT_TYPES)}.",
+            _("Only these video types can be uploaded: %(join)s.") % {"join": ", ".join(UPLOAD_CONTENT_TYPES)},
             code="unsupported_upload_type",
             details={"content_type": content_type, "allowed": list(UPLOAD_CONTENT_TYPES)},
         )
     if size < 1 or size > settings.UPLOAD_MAX_BYTES:
         raise ApplicationError(
-            f"A video upload is 1 to {settings.UPLOAD_MAX_BYTES} bytes.",
+            _("A video upload is 1 to %(UPLOAD_MAX_BYTES)s bytes.") % {"UPLOAD_MAX_BYTES": settings.UPLOAD_MAX_BYTES},
             code="upload_too_large" if size > 1 else "upload_empty",
             status_code=413 if size > 1 else 400,
             details={"size": size, "max_bytes": settings.UPLOAD_MAX_BYTES},
@@ -116,8 +117,8 @@ def upload_start(*, owner: User, filename: str, content_type: str, size: int) ->
     User.objects.select_for_update().filter(pk=owner.pk).first()  # one owner's starts count their pending one by one
     if _pending_count(owner=owner, now=now) >= settings.UPLOAD_PENDING_MAX:
         raise ApplicationError(
-            f"You have {settings.UPLOAD_PENDING_MAX} unfinished uploads: complete them, or wait until their URLs "
-            "expire.",
+            _("You have %(UPLOAD_PENDING_MAX)s unfinished uploads: complete them, or wait until their URLs expire.")
+            % {"UPLOAD_PENDING_MAX": settings.UPLOAD_PENDING_MAX},
             code="too_many_pending_uploads",
             status_code=429,
             details={"limit": settings.UPLOAD_PENDING_MAX, "retry_after_seconds": settings.UPLOAD_URL_TTL_S},

@@ -12,7 +12,7 @@ from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext_lazy
 
 from campaigns.maps import positions_map_svg
 from campaigns.models import Brand, BrandMembership, Campaign, CampaignLocation, CampaignStatus, Participation
@@ -34,22 +34,36 @@ from kmeme.errors import ApplicationError
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000, label="Reason")
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000, label=gettext_lazy("Reason"))
 
 
-def _apply_each(admin_obj: admin.ModelAdmin, request: HttpRequest, queryset, verb: str, decide: Callable) -> None:
+# What each bulk action reports, as whole sentences so that each language words them its own way.
+OUTCOMES = {
+    "launched": (ngettext_lazy("Launched %(n)d item.", "Launched %(n)d items.", "n"), gettext_lazy("Not launched")),
+    "paused": (ngettext_lazy("Paused %(n)d item.", "Paused %(n)d items.", "n"), gettext_lazy("Not paused")),
+    "ended": (ngettext_lazy("Ended %(n)d item.", "Ended %(n)d items.", "n"), gettext_lazy("Not ended")),
+    "checked": (ngettext_lazy("Checked %(n)d item.", "Checked %(n)d items.", "n"), gettext_lazy("Not checked")),
+    "certified": (ngettext_lazy("Certified %(n)d item.", "Certified %(n)d items.", "n"), gettext_lazy("Not certified")),
+    "rejected": (ngettext_lazy("Rejected %(n)d item.", "Rejected %(n)d items.", "n"), gettext_lazy("Not rejected")),
+}
+
+
+def _apply_each(admin_obj: admin.ModelAdmin, request: HttpRequest, queryset, outcome: str, decide: Callable) -> None:
     """Call a service for each selected row; report what was done and, row by row, what was refused."""
+    done_message, refused = OUTCOMES[outcome]
     done = 0
     for obj in queryset:
         try:
             decide(obj)
             done += 1
         except ApplicationError as exc:
-            admin_obj.message_user(request, f"Not {verb.lower()}: {obj}: {exc.message}", messages.ERROR)
+            admin_obj.message_user(
+                request,
+                f"{refused}: {obj}: {exc.message}",
+                messages.ERROR,
+            )
     if done:
-        admin_obj.message_user(
-            request, ngettext("%(verb)s %(n)d item.", "%(verb)s %(n)d items.", done) % {"verb": verb, "n": done}
-        )
+        admin_obj.message_user(request, done_message % {"n": done})
 
 
 # --- brands -----------------------------------------------------------------------------------------------------------
@@ -165,12 +179,12 @@ class CampaignAdmin(ServiceAdmin):
         fields = [f for f in super().get_fields(request, obj) if f not in ("numbers", "where_they_shot")]
         return [*fields, "numbers", "where_they_shot"] if obj is not None else fields
 
-    @admin.display(description="Numbers")
+    @admin.display(description=gettext_lazy("Numbers"))
     def numbers(self, obj: Campaign) -> str:
         """The same figures the brand reads from GET /api/v1/brand/campaigns/{id}/stats."""
         return render_to_string("admin/campaigns/stats.html", {"stats": campaign_stats(campaign=obj)})
 
-    @admin.display(description="Where they shot")
+    @admin.display(description=gettext_lazy("Where they shot"))
     def where_they_shot(self, obj: Campaign) -> str:
         """The locations (circles of their radius) and the positions participants claimed, drawn to scale."""
         return positions_map_svg(obj)
@@ -203,20 +217,22 @@ class CampaignAdmin(ServiceAdmin):
             kwargs["queryset"] = db_field.remote_field.model.objects.filter(layer="master")
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
-    def _transition(self, request: HttpRequest, queryset, to: str, verb: str) -> None:
-        _apply_each(self, request, queryset, verb, lambda c: campaign_transition(campaign=c, to=to, actor=request.user))
+    def _transition(self, request: HttpRequest, queryset, to: str, outcome: str) -> None:
+        _apply_each(
+            self, request, queryset, outcome, lambda c: campaign_transition(campaign=c, to=to, actor=request.user)
+        )
 
-    @admin.action(permissions=["change"], description="Launch the selected campaigns")
+    @admin.action(permissions=["change"], description=gettext_lazy("Launch the selected campaigns"))
     def launch_selected(self, request: HttpRequest, queryset) -> None:
-        self._transition(request, queryset, CampaignStatus.ACTIVE, "Launched")
+        self._transition(request, queryset, CampaignStatus.ACTIVE, "launched")
 
-    @admin.action(permissions=["change"], description="Pause the selected campaigns")
+    @admin.action(permissions=["change"], description=gettext_lazy("Pause the selected campaigns"))
     def pause_selected(self, request: HttpRequest, queryset) -> None:
-        self._transition(request, queryset, CampaignStatus.PAUSED, "Paused")
+        self._transition(request, queryset, CampaignStatus.PAUSED, "paused")
 
-    @admin.action(permissions=["change"], description="End the selected campaigns")
+    @admin.action(permissions=["change"], description=gettext_lazy("End the selected campaigns"))
     def end_selected(self, request: HttpRequest, queryset) -> None:
-        self._transition(request, queryset, CampaignStatus.ENDED, "Ended")
+        self._transition(request, queryset, CampaignStatus.ENDED, "ended")
 
 
 class CampaignLocationForm(ServiceModelForm):
@@ -278,44 +294,50 @@ class ParticipationAdmin(ReadOnlyAdmin):
         actions.pop("delete_selected", None)
         return actions
 
-    @admin.action(permissions=["review"], description="Check the selected participations' positions again")
+    @admin.action(
+        permissions=["review"], description=gettext_lazy("Check the selected participations' positions again")
+    )
     def reverify_selected(self, request: HttpRequest, queryset) -> None:
         _apply_each(
             self,
             request,
             queryset.select_related("campaign"),
-            "Checked",
+            "checked",
             lambda p: participation_reverify(participation=p, actor=request.user),
         )
 
-    @admin.action(permissions=["review"], description="Certify the selected as K-Success by hand (with a reason)…")
+    @admin.action(
+        permissions=["review"], description=gettext_lazy("Certify the selected as K-Success by hand (with a reason)…")
+    )
     def certify_selected(self, request: HttpRequest, queryset) -> HttpResponse | None:
         return self._with_reason(
             request,
             queryset,
             action="certify_selected",
-            verb="Certified",
-            title="Certify K-Success by hand",
+            outcome="certified",
+            title=gettext_lazy("Certify K-Success by hand"),
             decide=lambda p, reason: participation_certify(participation=p, actor=request.user, reason=reason),
         )
 
-    @admin.action(permissions=["review"], description="Reject the selected participations (one reason for all)…")
+    @admin.action(
+        permissions=["review"], description=gettext_lazy("Reject the selected participations (one reason for all)…")
+    )
     def reject_selected(self, request: HttpRequest, queryset) -> HttpResponse | None:
         return self._with_reason(
             request,
             queryset,
             action="reject_selected",
-            verb="Rejected",
-            title="Reject",
+            outcome="rejected",
+            title=gettext_lazy("Reject"),
             decide=lambda p, reason: participation_reject(participation=p, actor=request.user, reason=reason),
         )
 
-    def _with_reason(self, request: HttpRequest, queryset, *, action: str, verb: str, title: str, decide) -> Any:
+    def _with_reason(self, request: HttpRequest, queryset, *, action: str, outcome: str, title: str, decide) -> Any:
         """Ask for one reason for all the selected, then decide each through its service."""
         form = ReasonForm(request.POST if "apply" in request.POST else None, prefix="decision")
         if "apply" in request.POST and form.is_valid():
             reason = form.cleaned_data["reason"]
-            _apply_each(self, request, queryset, verb, lambda p: decide(p, reason))
+            _apply_each(self, request, queryset, outcome, lambda p: decide(p, reason))
             return None
         return TemplateResponse(
             request,

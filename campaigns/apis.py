@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.generics import ListAPIView
@@ -64,7 +65,7 @@ from remix.services import upload_usable
 def _member_campaign(request: Request, campaign_id: int) -> Campaign:
     campaign = brand_campaigns(user=request.user).filter(pk=campaign_id).first()
     if campaign is None:
-        raise ApplicationError("No such campaign.", code="not_found", status_code=404)
+        raise ApplicationError(_("No such campaign."), code="not_found", status_code=404)
     return campaign
 
 
@@ -72,7 +73,7 @@ def _member_location(request: Request, campaign_id: int, location_id: int) -> tu
     campaign = _member_campaign(request, campaign_id)
     location = CampaignLocation.objects.filter(campaign=campaign, pk=location_id).first()
     if location is None:
-        raise ApplicationError("No such location.", code="not_found", status_code=404)
+        raise ApplicationError(_("No such location."), code="not_found", status_code=404)
     return campaign, location
 
 
@@ -82,7 +83,7 @@ def _masters(ids: list[Any]) -> list[RemixNode]:
     missing = sorted({str(i) for i in ids} - set(found))
     if missing:
         raise ApplicationError(
-            "Campaigns feature published masters only; these are not.",
+            _("Campaigns feature published masters only; these are not."),
             code="campaign_needs_masters",
             details={"not_masters": missing},
         )
@@ -132,11 +133,11 @@ class BrandCampaignListApi(IdempotentWritesMixin, ListAPIView):
 def _brand_for(user: User, brand_id: int | None):
     brands = list(brands_of(user=user))
     if not brands:
-        raise ApplicationError("You are not a member of any brand.", code="not_a_brand_member", status_code=403)
+        raise ApplicationError(_("You are not a member of any brand."), code="not_a_brand_member", status_code=403)
     if brand_id is None:
         if len(brands) > 1:
             raise ApplicationError(
-                "You belong to several brands: say which one with `brand`.",
+                _("You belong to several brands: say which one with `brand`."),
                 code="validation_error",
                 details={"brand": ["Required when you belong to several brands."]},
             )
@@ -144,7 +145,7 @@ def _brand_for(user: User, brand_id: int | None):
     brand = next((b for b in brands if b.pk == brand_id), None)
     if brand is None:
         raise ApplicationError(
-            "No such brand among yours.", code="validation_error", details={"brand": ["Not one of your brands."]}
+            _("No such brand among yours."), code="validation_error", details={"brand": ["Not one of your brands."]}
         )
     return brand
 
@@ -339,7 +340,7 @@ class CampaignNearApi(APIView):
 def _running_campaign(campaign_id: int) -> Campaign:
     campaign = campaign_public_detail(campaign_id=campaign_id)
     if campaign is None:
-        raise ApplicationError("No such campaign running.", code="not_found", status_code=404)
+        raise ApplicationError(_("No such campaign running."), code="not_found", status_code=404)
     return campaign
 
 
@@ -399,7 +400,7 @@ class CampaignSubmissionApi(IdempotentWritesMixin, APIView):
         data = serializer.validated_data
         fork = RemixNode.objects.filter(public_id=data["fork"]).first()
         if fork is None or (fork.owner_id != request.user.pk and fork.status != NodeStatus.PUBLISHED):
-            raise ApplicationError("No such remix.", code="not_found", status_code=404)
+            raise ApplicationError(_("No such remix."), code="not_found", status_code=404)
         upload = upload_usable(user=request.user, upload_id=data["upload_id"]) if "upload_id" in data else None
         with transaction.atomic():
             participation = participation_submit(

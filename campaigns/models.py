@@ -5,6 +5,7 @@ from django.contrib.gis.db import models as gis_models
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy
 
 
 class Brand(models.Model):
@@ -25,8 +26,8 @@ class Brand(models.Model):
 
 class BrandMembership(models.Model):
     class Role(models.TextChoices):
-        OWNER = "owner", "Owner"
-        MEMBER = "member", "Member"
+        OWNER = "owner", gettext_lazy("Owner")
+        MEMBER = "member", gettext_lazy("Member")
 
     brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="brand_memberships")
@@ -41,10 +42,10 @@ class BrandMembership(models.Model):
 
 
 class CampaignStatus(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    ACTIVE = "active", "Active"
-    PAUSED = "paused", "Paused"
-    ENDED = "ended", "Ended"
+    DRAFT = "draft", gettext_lazy("Draft")
+    ACTIVE = "active", gettext_lazy("Active")
+    PAUSED = "paused", gettext_lazy("Paused")
+    ENDED = "ended", gettext_lazy("Ended")
 
 
 class Campaign(models.Model):
@@ -60,12 +61,14 @@ class Campaign(models.Model):
     success_views = models.PositiveIntegerField(
         default=10_000,
         validators=[MinValueValidator(1)],
-        help_text="Views a verified participation's video needs to be certified K-Success.",
+        help_text=gettext_lazy("Views a verified participation's video needs to be certified K-Success."),
     )
     success_grace_days = models.PositiveSmallIntegerField(
         default=7,
         validators=[MaxValueValidator(90)],
-        help_text="Days after the window closes during which a video's views still count toward K-Success.",
+        help_text=gettext_lazy(
+            "Days after the window closes during which a video's views still count toward K-Success."
+        ),
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -110,7 +113,7 @@ class CampaignLocation(gis_models.Model):
     radius_m = models.PositiveIntegerField(
         default=200,
         validators=[MinValueValidator(10), MaxValueValidator(50_000)],
-        help_text="How close (metres) a creator must be to count as here.",
+        help_text=gettext_lazy("How close (metres) a creator must be to count as here."),
     )
 
     class Meta:
@@ -130,27 +133,29 @@ class CampaignLocation(gis_models.Model):
 
 
 class ParticipationStatus(models.TextChoices):
-    JOINED = "joined", "Joined, nothing submitted yet"
-    SUBMITTED = "submitted", "Submitted"
-    VERIFIED = "verified", "Location verified"
-    REJECTED = "rejected", "Rejected"
-    K_SUCCESS = "k_success", "K-Success"
+    JOINED = "joined", gettext_lazy("Joined, nothing submitted yet")
+    SUBMITTED = "submitted", gettext_lazy("Submitted")
+    VERIFIED = "verified", gettext_lazy("Location verified")
+    REJECTED = "rejected", gettext_lazy("Rejected")
+    K_SUCCESS = "k_success", gettext_lazy("K-Success")
 
 
 class VerificationResult(models.TextChoices):
-    PENDING = "pending", "Not checked yet"
-    WITHIN_RADIUS = "within_radius", "Within a location's radius"
-    OUT_OF_RADIUS = "out_of_radius", "Too far from every location"
-    OUTSIDE_WINDOW = "outside_window", "Outside the campaign window"
-    NO_POSITION = "no_position", "No position given"
-    CAMPAIGN_INACTIVE = "campaign_inactive", "The campaign is not running"
-    NOT_DERIVED = "not_derived", "The fork is not derived from a featured master"
+    PENDING = "pending", gettext_lazy("Not checked yet")
+    WITHIN_RADIUS = "within_radius", gettext_lazy("Within a location's radius")
+    OUT_OF_RADIUS = "out_of_radius", gettext_lazy("Too far from every location")
+    OUTSIDE_WINDOW = "outside_window", gettext_lazy("Outside the campaign window")
+    NO_POSITION = "no_position", gettext_lazy("No position given")
+    CAMPAIGN_INACTIVE = "campaign_inactive", gettext_lazy("The campaign is not running")
+    NOT_DERIVED = "not_derived", gettext_lazy("The fork is not derived from a featured master")
 
 
 class Participation(models.Model):
     campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="participations")
     creator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="participations")
-    video_url = models.URLField(max_length=2048, blank=True, help_text="The posted video (the fork's posted URL).")
+    video_url = models.URLField(
+        max_length=2048, blank=True, help_text=gettext_lazy("The posted video (the fork's posted URL).")
+    )
     fork_node = models.ForeignKey(
         "remix.RemixNode", on_delete=models.SET_NULL, null=True, blank=True, related_name="participations"
     )
@@ -160,7 +165,9 @@ class Participation(models.Model):
         null=True,
         blank=True,
         related_name="participations",
-        help_text="The video as shot at the place, uploaded by the creator (instead of, or beside, a posted link).",
+        help_text=gettext_lazy(
+            "The video as shot at the place, uploaded by the creator (instead of, or beside, a posted link)."
+        ),
     )
     claimed_position = gis_models.PointField(geography=True, srid=4326, null=True, blank=True)
     location = models.ForeignKey(
@@ -169,23 +176,31 @@ class Participation(models.Model):
         null=True,
         blank=True,
         related_name="participations",
-        help_text="The nearest location, set by verification.",
+        help_text=gettext_lazy("The nearest location, set by verification."),
     )
     verification_result = models.CharField(
         max_length=24, choices=VerificationResult.choices, default=VerificationResult.PENDING
     )
-    distance_m = models.FloatField(null=True, blank=True, help_text="Distance to the nearest location, metres.")
-    verification_reason = models.TextField(blank=True, help_text="Why the check passed or failed, for the creator.")
+    distance_m = models.FloatField(
+        null=True, blank=True, help_text=gettext_lazy("Distance to the nearest location, metres.")
+    )
+    verification_reason = models.TextField(
+        blank=True, help_text=gettext_lazy("Why the check passed or failed, for the creator.")
+    )
     status = models.CharField(
         max_length=16, choices=ParticipationStatus.choices, default=ParticipationStatus.SUBMITTED, db_index=True
     )
     joined_at = models.DateTimeField(auto_now_add=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
-    submissions = models.PositiveSmallIntegerField(default=0, help_text="How many times it was submitted.")
-    verified_at = models.DateTimeField(null=True, blank=True, help_text="When the last check ran.")
+    submissions = models.PositiveSmallIntegerField(
+        default=0, help_text=gettext_lazy("How many times it was submitted.")
+    )
+    verified_at = models.DateTimeField(null=True, blank=True, help_text=gettext_lazy("When the last check ran."))
     k_success_at = models.DateTimeField(null=True, blank=True)
     k_success_views = models.PositiveIntegerField(
-        null=True, blank=True, help_text="The view count that reached the bar (none when certified by hand)."
+        null=True,
+        blank=True,
+        help_text=gettext_lazy("The view count that reached the bar (none when certified by hand)."),
     )
     k_success_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -193,9 +208,13 @@ class Participation(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        help_text="The editor who certified it by hand; empty when the job certified it from view counts.",
+        help_text=gettext_lazy(
+            "The editor who certified it by hand; empty when the job certified it from view counts."
+        ),
     )
-    decision_reason = models.TextField(blank=True, help_text="An editor's reason (rejection, certification by hand).")
+    decision_reason = models.TextField(
+        blank=True, help_text=gettext_lazy("An editor's reason (rejection, certification by hand).")
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

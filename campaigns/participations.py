@@ -16,6 +16,7 @@ from django.contrib.gis.db.models.functions import Distance
 from django.contrib.gis.geos import Point
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import ConsentKind, Upload, User
 from accounts.selectors import consent_current
@@ -41,8 +42,11 @@ def location_consent_check(*, user: User) -> None:
     consent = consent_current(user=user, kind=ConsentKind.LOCATION)
     if consent is None or not consent.granted or consent.terms_version != version:
         raise ApplicationError(
-            "Sending the position a video was shot at needs your consent to location use for campaigns "
-            f"(terms version {version}): POST /api/v1/me/consents with kind 'location'.",
+            _(
+                "Sending the position a video was shot at needs your consent to location use for "
+                "campaigns (terms version %(version)s): POST /api/v1/me/consents with kind 'location'."
+            )
+            % {"version": version},
             code="consent_required",
             status_code=403,
             details={"consent": ConsentKind.LOCATION, "terms_version": version},
@@ -52,7 +56,7 @@ def location_consent_check(*, user: User) -> None:
 def _campaign_open(campaign: Campaign, now: datetime) -> None:
     if campaign.status != CampaignStatus.ACTIVE:
         raise ApplicationError(
-            "This campaign is not running.",
+            _("This campaign is not running."),
             code="campaign_not_active",
             status_code=409,
             details={"status": campaign.status},
@@ -76,7 +80,7 @@ def participation_join(*, campaign: Campaign, creator: User, at: datetime | None
             participation.save()
     except IntegrityError as exc:
         raise ApplicationError(
-            "You have already joined this campaign.", code="already_participating", status_code=409
+            _("You have already joined this campaign."), code="already_participating", status_code=409
         ) from exc
     audit_log_record(actor=creator, action="participation.join", target=participation, details={})
     campaign_stats_invalidate(campaign_id=campaign.pk)
@@ -127,16 +131,16 @@ def participation_submit(
     that decide K-Success are still those of a posted video (`video_url`, or the fork's posted link)."""
     now = at or timezone.now()
     if upload is not None and upload.owner_id != creator.pk:
-        raise ApplicationError("No such upload.", code="not_found", status_code=404)
+        raise ApplicationError(_("No such upload."), code="not_found", status_code=404)
     _campaign_open(campaign, now)
     if fork_node is not None:
         if fork_node.owner_id != creator.pk:
-            raise ApplicationError("You can only submit your own fork.", code="fork_not_yours", status_code=403)
+            raise ApplicationError(_("You can only submit your own fork."), code="fork_not_yours", status_code=403)
         if fork_node.layer != Layer.FORK:
-            raise ApplicationError("Submit your fork of a featured master, not a master.", code="not_a_fork")
+            raise ApplicationError(_("Submit your fork of a featured master, not a master."), code="not_a_fork")
         if fork_node.status != NodeStatus.PUBLISHED:
             raise ApplicationError(
-                "Publish your fork first: its posted video's views are followed only for published remixes.",
+                _("Publish your fork first: its posted video's views are followed only for published remixes."),
                 code="fork_not_published",
                 status_code=409,
             )
@@ -150,7 +154,7 @@ def participation_submit(
         participation = Participation(campaign=campaign, creator=creator, status=ParticipationStatus.JOINED)
     elif participation.status not in RESUBMITTABLE:
         raise ApplicationError(
-            "This participation is already verified; it cannot be submitted again.",
+            _("This participation is already verified; it cannot be submitted again."),
             code="already_participating",
             status_code=409,
             details={"status": participation.status},
@@ -167,7 +171,7 @@ def participation_submit(
             participation.save()
     except IntegrityError as exc:  # a parallel first submission won the row
         raise ApplicationError(
-            "You have already joined this campaign.", code="already_participating", status_code=409
+            _("You have already joined this campaign."), code="already_participating", status_code=409
         ) from exc
     if fork_node is not None and video_url and fork_node.posted_url != video_url:
         fork_update(fork=fork_node, user=creator, posted_url=video_url)  # its snapshots follow the posted video
@@ -261,7 +265,7 @@ def _participation_decide(
 def participation_reverify(*, participation: Participation, actor: User) -> Participation:
     """Check a participation's position again (e.g. after a location was corrected). Audited."""
     if participation.status == ParticipationStatus.JOINED:
-        raise ApplicationError("Nothing has been submitted yet.", code="invalid_transition", status_code=409)
+        raise ApplicationError(_("Nothing has been submitted yet."), code="invalid_transition", status_code=409)
     before = (participation.status, participation.verification_result)
     participation_verify(participation=participation)
     audit_log_record(
@@ -280,9 +284,9 @@ def participation_reverify(*, participation: Participation, actor: User) -> Part
 def participation_reject(*, participation: Participation, actor: User, reason: str) -> Participation:
     """An editor turns a participation down (e.g. the video does not show the location). A reason is required."""
     if not reason.strip():
-        raise ApplicationError("Say why the participation is rejected.", code="reason_required")
+        raise ApplicationError(_("Say why the participation is rejected."), code="reason_required")
     if participation.status == ParticipationStatus.REJECTED:
-        raise ApplicationError("This participation is already rejected.", code="invalid_transition", status_code=409)
+        raise ApplicationError(_("This participation is already rejected."), code="invalid_transition", status_code=409)
     return _participation_decide(
         participation, to=ParticipationStatus.REJECTED, actor=actor, action="participation.reject", reason=reason
     )
@@ -294,11 +298,11 @@ def participation_certify(*, participation: Participation, actor: User, reason: 
     and the brand confirmed it), with the reason: audited, and the editor recorded as who certified it. The job
     (campaigns.ksuccess) certifies from view counts without anyone."""
     if not reason.strip():
-        raise ApplicationError("Say why this participation is certified by hand.", code="reason_required")
+        raise ApplicationError(_("Say why this participation is certified by hand."), code="reason_required")
     locked = Participation.objects.select_for_update().get(pk=participation.pk)
     if locked.status != ParticipationStatus.VERIFIED:
         raise ApplicationError(
-            "Only a participation whose location was verified can be certified K-Success.",
+            _("Only a participation whose location was verified can be certified K-Success."),
             code="invalid_transition",
             status_code=409,
             details={"from": locked.status, "to": ParticipationStatus.K_SUCCESS},

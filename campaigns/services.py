@@ -5,6 +5,7 @@ from typing import Any
 
 from django.contrib.gis.geos import Point
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import Role, User
 from accounts.services import audit_log_record, user_role_set
@@ -154,11 +155,11 @@ CAMPAIGN_EDITABLE_FIELDS = ("title", "description", "starts_at", "ends_at", "suc
 
 def _require_masters(master_nodes: list[RemixNode]) -> None:
     if any(node.layer != Layer.MASTER for node in master_nodes):
-        raise ApplicationError("Campaigns feature master nodes only.", code="campaign_needs_masters")
+        raise ApplicationError(_("Campaigns feature master nodes only."), code="campaign_needs_masters")
     unpublished = [str(node.public_id) for node in master_nodes if node.status != NodeStatus.PUBLISHED]
     if unpublished:
         raise ApplicationError(
-            "Campaigns feature published masters only.",
+            _("Campaigns feature published masters only."),
             code="campaign_needs_masters",
             details={"unpublished": unpublished},
         )
@@ -176,7 +177,8 @@ def _require_launchable(campaign: Campaign) -> None:
     ]
     if missing:
         raise ApplicationError(
-            f"A campaign needs {' and '.join(m.replace('_', ' ') for m in missing)} before it can be launched.",
+            _("A campaign needs %(join)s before it can be launched.")
+            % {"join": " and ".join(m.replace("_", " ") for m in missing)},
             code="campaign_incomplete",
             status_code=409,
             details={"missing": missing},
@@ -190,7 +192,9 @@ def campaign_update(
     """Change a campaign's text, window, success bar or featured masters. Audited with before → after."""
     unknown = set(changes) - set(CAMPAIGN_EDITABLE_FIELDS)
     if unknown:
-        raise ApplicationError(f"These fields are not edited here: {', '.join(sorted(unknown))}.", code="read_only")
+        raise ApplicationError(
+            _("These fields are not edited here: %(join)s.") % {"join": ", ".join(sorted(unknown))}, code="read_only"
+        )
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     diff = changes_apply(campaign, changes)
     campaign.full_clean()
@@ -214,7 +218,7 @@ def campaign_transition(*, campaign: Campaign, to: str, actor: User | None, reas
     before = locked.status
     if to not in CAMPAIGN_TRANSITIONS.get(before, frozenset()):
         raise ApplicationError(
-            f"A campaign cannot go from '{before}' to '{to}'.",
+            _("A campaign cannot go from '%(before)s' to '%(to)s'.") % {"before": before, "to": to},
             code="invalid_transition",
             status_code=409,
             details={"from": before, "to": to, "allowed": sorted(CAMPAIGN_TRANSITIONS.get(before, ()))},
@@ -272,11 +276,11 @@ def campaign_location_delete(*, location: CampaignLocation, actor: User | None) 
     campaign = location.campaign
     if location.participations.exists():
         raise ApplicationError(
-            "Participations were checked against this location; it stays.", code="location_in_use", status_code=409
+            _("Participations were checked against this location; it stays."), code="location_in_use", status_code=409
         )
     if campaign.status != CampaignStatus.DRAFT and campaign.locations.count() == 1:
         raise ApplicationError(
-            "A launched campaign keeps at least one location.", code="campaign_incomplete", status_code=409
+            _("A launched campaign keeps at least one location."), code="campaign_incomplete", status_code=409
         )
     facts = _location_facts(location)
     location.delete()

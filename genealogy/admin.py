@@ -4,7 +4,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from django.utils.translation import ngettext
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from genealogy.models import NodePerformanceSnapshot, NodePerformanceTracking
 from genealogy.services import CSV_COUNT_COLUMNS, CSV_MAX_ROWS, snapshots_import_csv
@@ -121,13 +122,15 @@ class NodePerformanceSnapshotAdmin(ReadOnlyAdmin):
 
 class SnapshotImportForm(forms.Form):
     file = forms.FileField(
-        help_text="UTF-8 CSV with a header row: node, captured_at, and any of views, likes, comments, shares."
+        help_text=gettext_lazy(
+            "UTF-8 CSV with a header row: node, captured_at, and any of views, likes, comments, shares."
+        )
     )
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload.size > 5 * 1024 * 1024:
-            raise forms.ValidationError("The file is larger than 5 MB; split it.")
+            raise forms.ValidationError(_("The file is larger than 5 MB; split it."))
         return upload
 
 

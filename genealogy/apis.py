@@ -3,6 +3,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from django.http import HttpResponse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework.negotiation import BaseContentNegotiation
@@ -142,7 +143,7 @@ def _requested_lineage(request: Request, node_id: UUID) -> tuple[Lineage, str, i
     query.is_valid(raise_exception=True)
     node = node_for_viewer(public_id=str(node_id), viewer=request.user)
     if node is None:
-        raise ApplicationError("No such remix.", code="not_found", status_code=404)
+        raise ApplicationError(_("No such remix."), code="not_found", status_code=404)
     direction, depth = query.validated_data["direction"], query.validated_data["depth"]
     return node_lineage(node=node, viewer=request.user, direction=direction, depth=depth), direction, depth
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import shutil
 import subprocess
 
+from django.utils.translation import gettext as _
+
 from genealogy.lineage import Lineage
 from kmeme.exceptions import ApplicationError
 
@@ -85,7 +87,7 @@ def lineage_svg(lineage: Lineage) -> str:
     dot = shutil.which("dot")
     if dot is None:
         raise ApplicationError(
-            "Family-tree pictures are unavailable: Graphviz (dot) is not installed on the server.",
+            _("Family-tree pictures are unavailable: Graphviz (dot) is not installed on the server."),
             code="graph_unavailable",
             status_code=503,
         )
@@ -95,6 +97,6 @@ def lineage_svg(lineage: Lineage) -> str:
         )
     except (subprocess.TimeoutExpired, subprocess.CalledProcessError) as exc:
         raise ApplicationError(
-            "The family tree could not be drawn right now.", code="graph_unavailable", status_code=503
+            _("The family tree could not be drawn right now."), code="graph_unavailable", status_code=503
         ) from exc
     return result.stdout.decode()

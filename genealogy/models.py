@@ -3,13 +3,14 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy
 
 
 class SnapshotSource(models.TextChoices):
-    YTDLP = "ytdlp", "Read from the platform (yt-dlp)"
-    CSV_IMPORT = "csv_import", "CSV import"
-    DEMO = "demo", "Demo data"
-    UNKNOWN = "unknown", "Recorded before sources were kept"
+    YTDLP = "ytdlp", gettext_lazy("Read from the platform (yt-dlp)")
+    CSV_IMPORT = "csv_import", gettext_lazy("CSV import")
+    DEMO = "demo", gettext_lazy("Demo data")
+    UNKNOWN = "unknown", gettext_lazy("Recorded before sources were kept")
 
 
 class NodePerformanceSnapshot(models.Model):
@@ -19,12 +20,22 @@ class NodePerformanceSnapshot(models.Model):
 
     node = models.ForeignKey("remix.RemixNode", on_delete=models.CASCADE, related_name="snapshots")
     captured_at = models.DateTimeField(db_index=True)
-    views = models.PositiveBigIntegerField(null=True, blank=True, help_text="Empty: the platform does not show it.")
-    likes = models.PositiveBigIntegerField(null=True, blank=True, help_text="Empty: the platform does not show it.")
-    comments = models.PositiveBigIntegerField(null=True, blank=True, help_text="Empty: the platform does not show it.")
-    shares = models.PositiveBigIntegerField(null=True, blank=True, help_text="Empty: the platform does not show it.")
+    views = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text=gettext_lazy("Empty: the platform does not show it.")
+    )
+    likes = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text=gettext_lazy("Empty: the platform does not show it.")
+    )
+    comments = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text=gettext_lazy("Empty: the platform does not show it.")
+    )
+    shares = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text=gettext_lazy("Empty: the platform does not show it.")
+    )
     source = models.CharField(max_length=16, choices=SnapshotSource.choices, default=SnapshotSource.YTDLP)
-    source_url = models.URLField(max_length=2048, blank=True, help_text="The video page the counters were read from.")
+    source_url = models.URLField(
+        max_length=2048, blank=True, help_text=gettext_lazy("The video page the counters were read from.")
+    )
     imported_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -68,8 +79,8 @@ class NodePerformanceTracking(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name = "performance tracking"
-        verbose_name_plural = "performance tracking"
+        verbose_name = gettext_lazy("performance tracking")
+        verbose_name_plural = gettext_lazy("performance tracking")
         ordering = ["-last_attempt_at", "-id"]
 
     def __str__(self) -> str:
@@ -96,7 +107,7 @@ class LineageClosure(models.Model):
     ancestor = models.ForeignKey(
         "remix.RemixNode", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
     )
-    depth = models.PositiveIntegerField(help_text="The length of the shortest path from the ancestor.")
+    depth = models.PositiveIntegerField(help_text=gettext_lazy("The length of the shortest path from the ancestor."))
     descendant_published = models.BooleanField()
 
     class Meta:

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.services import audit_log_record
@@ -99,7 +100,7 @@ def _csv_invalid(errors: list[CsvRowError], total: int | None = None) -> Applica
     total = len(errors) if total is None else total
     shown = errors[:CSV_MAX_ERRORS_SHOWN]
     return ApplicationError(
-        f"The file was not imported: {total} problem(s); nothing was written.",
+        _("The file was not imported: %(total)s problem(s); nothing was written.") % {"total": total},
         code="csv_invalid",
         status_code=400,
         details={"errors": [e.as_dict() for e in shown], "error_count": total},

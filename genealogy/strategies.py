@@ -38,6 +38,7 @@ import numpy as np
 from django.core.cache import cache
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from genealogy.models import NodePerformanceSnapshot
 from kmeme.exceptions import ApplicationError
@@ -337,9 +338,9 @@ def node_strategies(*, public_id: object) -> dict[str, Any]:
         .first()
     )
     if node is None:
-        raise ApplicationError("No such remix.", code="not_found", status_code=404)
+        raise ApplicationError(_("No such remix."), code="not_found", status_code=404)
     if node.layer != Layer.MASTER:
-        raise ApplicationError("Strategies are recommended for masters only.", code="not_a_master", status_code=400)
+        raise ApplicationError(_("Strategies are recommended for masters only."), code="not_a_master", status_code=400)
     report = strategy_report_cached()
     table = report.for_category(node.commerce_category)
     if table.basis == "none":

@@ -6,17 +6,19 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 
+from accounts.language import language_switch_view
 from accounts.two_factor import second_factor_pending
 from accounts.two_factor_views import second_factor_view
 
 
 class KmemeAdminSite(admin.AdminSite):
     site_header = "K-MEME Factory"
-    site_title = "K-MEME Factory admin"
-    index_title = "Review console"
+    site_title = gettext_lazy("K-MEME Factory admin")
+    index_title = gettext_lazy("Review console")
     index_template = "admin/kmeme_index.html"
     site_url = "/api/docs/"  # there is no public home page ("/" is a 404): "View site" opens the API's docs
 
@@ -28,6 +30,8 @@ class KmemeAdminSite(admin.AdminSite):
         view = never_cache(csrf_protect(self.second_factor))
         return [
             path("second-factor/", view, name="second_factor"),
+            # The language switch in every admin page's header; also before sign-in (the login page has it).
+            path("language/", never_cache(csrf_protect(language_switch_view)), name="language"),
             # Not behind admin_view (has_permission), so that a session still owing its second factor can log out;
             # Django's LogoutView takes only a POST with a CSRF token and logs out only the session that sent it.
             path("logout/", self.logout, name="logout"),

@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.contrib.admin import apps as admin_apps
+from django.utils.translation import gettext_lazy
 
 
 class KmemeAdminConfig(admin_apps.AdminConfig):
@@ -12,4 +13,4 @@ class KmemeAdminConfig(admin_apps.AdminConfig):
 class KmemeConfig(AppConfig):
     default = True
     name = "kmeme"
-    verbose_name = "K-MEME Factory"
+    verbose_name = gettext_lazy("K-MEME Factory")

@@ -33,6 +33,7 @@ from typing import Any
 from django.db import DatabaseError
 from django.http import HttpResponse, HttpResponseBase, RawPostDataException
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from rest_framework.request import Request
 
 from kmeme.exceptions import ApplicationError
@@ -77,7 +78,11 @@ def idempotency_key_from(request: Request) -> str | None:
         return None
     if not _KEY.fullmatch(key):
         raise ApplicationError(
-            f"{IDEMPOTENCY_HEADER} must be 1 to {KEY_MAX_LENGTH} visible ASCII characters (no spaces), e.g. a UUID.",
+            _(
+                "%(IDEMPOTENCY_HEADER)s must be 1 to %(KEY_MAX_LENGTH)s visible ASCII characters (no "
+                "spaces), e.g. a UUID."
+            )
+            % {"IDEMPOTENCY_HEADER": IDEMPOTENCY_HEADER, "KEY_MAX_LENGTH": KEY_MAX_LENGTH},
             code="invalid_idempotency_key",
             details={"header": IDEMPOTENCY_HEADER, "max_length": KEY_MAX_LENGTH},
         )
@@ -137,7 +142,8 @@ def idempotency_begin(*, request: Request) -> IdempotencyClaim | None:
     if not _expired(record, now):
         if record.fingerprint != request_facts["fingerprint"]:
             raise ApplicationError(
-                f"This {IDEMPOTENCY_HEADER} was used for another request (method, path or body); use a new key.",
+                _("This %(IDEMPOTENCY_HEADER)s was used for another request (method, path or body); use a new key.")
+                % {"IDEMPOTENCY_HEADER": IDEMPOTENCY_HEADER},
                 code="idempotency_key_reused",
                 status_code=409,
                 details={"first_request": {"method": record.method, "path": record.path}},
@@ -157,7 +163,8 @@ def idempotency_begin(*, request: Request) -> IdempotencyClaim | None:
 
 def _in_progress() -> ApplicationError:
     return ApplicationError(
-        f"The first request with this {IDEMPOTENCY_HEADER} is still running; retry in a moment for its answer.",
+        _("The first request with this %(IDEMPOTENCY_HEADER)s is still running; retry in a moment for its answer.")
+        % {"IDEMPOTENCY_HEADER": IDEMPOTENCY_HEADER},
         code="idempotency_request_in_progress",
         status_code=409,
         details={"retry_after_seconds": IN_PROGRESS_RETRY_AFTER_S},

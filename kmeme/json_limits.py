@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from kmeme.exceptions import ApplicationError
 
@@ -41,14 +42,16 @@ def json_bounds_check(*, field: str, value: Any, max_bytes: int | None = None, m
     max_depth = settings.JSON_FIELD_MAX_DEPTH if max_depth is None else max_depth
     if json_depth(value, stop_after=max_depth) > max_depth:
         raise ApplicationError(
-            f"`{field}` nests too deeply: at most {max_depth} levels of objects and arrays.",
+            _("`%(field)s` nests too deeply: at most %(max_depth)s levels of objects and arrays.")
+            % {"field": field, "max_depth": max_depth},
             code="too_deep",
             details={"field": field, "max_depth": max_depth},
         )
     size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
     if size > max_bytes:
         raise ApplicationError(
-            f"`{field}` is too large: at most {max_bytes} bytes of JSON.",
+            _("`%(field)s` is too large: at most %(max_bytes)s bytes of JSON.")
+            % {"field": field, "max_bytes": max_bytes},
             code="too_large",
             details={"field": field, "max_bytes": max_bytes, "bytes": size},
         )

@@ -15,6 +15,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.cache import cache
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_ratelimit.core import get_usage
 
 from kmeme.exceptions import ApplicationError
@@ -40,7 +41,8 @@ def rate_limit_count(
     if usage and usage["should_limit"]:
         wait = max(int(usage["time_left"]), 1)
         raise ApplicationError(
-            f"Too many requests: at most {rate_text(rate)} ({scope}). Try again in {wait} s.",
+            _("Too many requests: at most %(rate_text)s (%(scope)s). Try again in %(wait)s s.")
+            % {"rate_text": rate_text(rate), "scope": scope, "wait": wait},
             code="throttled",
             status_code=429,
             details={"scope": scope, "limit": rate, "retry_after_seconds": wait},
@@ -76,7 +78,8 @@ def quota_consume(*, user: AbstractBaseUser) -> int:
     if used > limit:
         cache.decr(key)
         raise ApplicationError(
-            f"Daily analysis quota reached ({limit} per day); it resets at midnight ({settings.TIME_ZONE}).",
+            _("Daily analysis quota reached (%(limit)s per day); it resets at midnight (%(TIME_ZONE)s).")
+            % {"limit": limit, "TIME_ZONE": settings.TIME_ZONE},
             code="quota_exceeded",
             status_code=429,
             details={"limit": limit, "retry_after_seconds": ttl},

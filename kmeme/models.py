@@ -6,6 +6,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 
 class IdempotencyRecord(models.Model):
@@ -14,13 +15,21 @@ class IdempotencyRecord(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=255)
-    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the first request's method, path and body.")
+    fingerprint = models.CharField(
+        max_length=64, help_text=gettext_lazy("SHA-256 of the first request's method, path and body.")
+    )
     method = models.CharField(max_length=8)
     path = models.CharField(max_length=2048)
-    claim = models.UUIDField(default=uuid.uuid4, help_text="Who runs the request now; a takeover replaces it.")
+    claim = models.UUIDField(
+        default=uuid.uuid4, help_text=gettext_lazy("Who runs the request now; a takeover replaces it.")
+    )
     claimed_at = models.DateTimeField()
-    created_at = models.DateTimeField(db_index=True, help_text="When the key was first (or, once expired, again) used.")
-    response_status = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Empty while in flight.")
+    created_at = models.DateTimeField(
+        db_index=True, help_text=gettext_lazy("When the key was first (or, once expired, again) used.")
+    )
+    response_status = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text=gettext_lazy("Empty while in flight.")
+    )
     response_headers = models.JSONField(default=dict, blank=True)
     response_body = models.BinaryField(null=True, blank=True)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, pagination, status
 from rest_framework.request import Request
 
@@ -48,7 +49,7 @@ class PageNumberPagination(pagination.PageNumberPagination):
             return super().paginate_queryset(queryset, request, view)
         except exceptions.NotFound as exc:
             raise ApplicationError(
-                "There is no such page.",
+                _("There is no such page."),
                 code="invalid_page",
                 status_code=status.HTTP_404_NOT_FOUND,
                 details={self.page_query_param: request.query_params.get(self.page_query_param)},

@@ -5,15 +5,16 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 
 class Platform(models.TextChoices):
-    YOUTUBE = "youtube", "YouTube"
-    YOUTUBE_SHORTS = "youtube_shorts", "YouTube Shorts"
-    TIKTOK = "tiktok", "TikTok"
-    INSTAGRAM = "instagram", "Instagram Reels"
-    DIRECT = "direct", "Direct video link"
-    UPLOAD = "upload", "Uploaded video"
+    YOUTUBE = "youtube", gettext_lazy("YouTube")
+    YOUTUBE_SHORTS = "youtube_shorts", gettext_lazy("YouTube Shorts")
+    TIKTOK = "tiktok", gettext_lazy("TikTok")
+    INSTAGRAM = "instagram", gettext_lazy("Instagram Reels")
+    DIRECT = "direct", gettext_lazy("Direct video link")
+    UPLOAD = "upload", gettext_lazy("Uploaded video")
 
 
 # A video a user uploaded (accounts.Upload) is named by a URL on a reserved, never-resolving host (RFC 2606), so

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from kmeme.json_limits import json_bounds_check
@@ -31,7 +32,7 @@ class HttpUrlField(serializers.URLField):
     def to_internal_value(self, data: Any) -> str:
         value = super().to_internal_value(data).strip()
         if not value.lower().startswith(("http://", "https://")):
-            raise serializers.ValidationError("Only http and https URLs are accepted.", code="invalid_scheme")
+            raise serializers.ValidationError(_("Only http and https URLs are accepted."), code="invalid_scheme")
         return value
 
 

@@ -95,6 +95,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",  # cookie, then Accept-Language (after sessions, before common)
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -102,6 +103,7 @@ MIDDLEWARE = [
     # A session that still owes its second factor reaches only the admin's second-factor page; elsewhere it is
     # anonymous (the API's session authentication included).
     "accounts.two_factor.SecondFactorMiddleware",
+    "accounts.language.UserLanguageMiddleware",  # a signed-in staff member's own choice wins over the browser's
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",  # turns a locked-out sign-in into the lockout page
@@ -199,7 +201,13 @@ OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="K-MEME Factory")
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # a device's secret is shown once, to its owner, on the enrolment page
 
 # --- Internationalisation ------------------------------------------------------
-LANGUAGE_CODE = "en-us"
+# Korean first: the editors are Korean staff. English is there for whoever asks for it: a signed-in staff member's
+# choice (the switch in the admin header, kept on their account), else the language cookie, else Accept-Language.
+# The project's catalogue is locale/ko (compiled by scripts/provision.sh; tests/kmeme/test_i18n.py fails on a
+# string without a Korean translation). API error codes never change with the language; their messages do.
+LANGUAGE_CODE = "ko"
+LANGUAGES = [("ko", "한국어"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("TIME_ZONE", default="Asia/Seoul")
 USE_I18N = True
 USE_TZ = True

@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy
 
 from operations.alerts import RULES_BY_NAME
 from operations.models import AlertEvent, AlertState
@@ -26,14 +27,14 @@ class AlertStateAdmin(_ReadOnly):
     fields = readonly_fields
     actions = None
 
-    @admin.display(description="value")
+    @admin.display(description=gettext_lazy("value"))
     def shown_value(self, obj: AlertState) -> str:
         rule = RULES_BY_NAME.get(obj.rule)
         if obj.value is None:
             return "—"
         return rule.show(obj.value) if rule else f"{obj.value:g}"
 
-    @admin.display(description="fires when")
+    @admin.display(description=gettext_lazy("fires when"))
     def rule_threshold(self, obj: AlertState) -> str:
         rule = RULES_BY_NAME.get(obj.rule)
         if rule is None:

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class OperationsConfig(AppConfig):
@@ -6,4 +7,4 @@ class OperationsConfig(AppConfig):
     reads every app's figures, so it sits above them all (below the wiring only)."""
 
     name = "operations"
-    verbose_name = "Operations"
+    verbose_name = gettext_lazy("Operations")

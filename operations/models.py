@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 
 class AlertStatus(models.TextChoices):
-    OK = "ok", "OK"
-    FIRING = "firing", "Firing"
+    OK = "ok", gettext_lazy("OK")
+    FIRING = "firing", gettext_lazy("Firing")
 
 
 class AlertEventKind(models.TextChoices):
-    FIRED = "fired", "Fired"
-    RESOLVED = "resolved", "Resolved"
+    FIRED = "fired", gettext_lazy("Fired")
+    RESOLVED = "resolved", gettext_lazy("Resolved")
 
 
 class NotifyStatus(models.TextChoices):
-    PENDING = "pending", "Not sent yet"
-    SENT = "sent", "Sent to Slack"
-    FAILED = "failed", "Sending failed (retried at the next evaluation)"
-    GAVE_UP = "gave_up", "Sending failed for good"
-    NOT_CONFIGURED = "not_configured", "No Slack webhook configured (history only)"
+    PENDING = "pending", gettext_lazy("Not sent yet")
+    SENT = "sent", gettext_lazy("Sent to Slack")
+    FAILED = "failed", gettext_lazy("Sending failed (retried at the next evaluation)")
+    GAVE_UP = "gave_up", gettext_lazy("Sending failed for good")
+    NOT_CONFIGURED = "not_configured", gettext_lazy("No Slack webhook configured (history only)")
 
 
 class AlertState(models.Model):
@@ -28,15 +29,17 @@ class AlertState(models.Model):
 
     rule = models.CharField(max_length=64, unique=True)
     status = models.CharField(max_length=8, choices=AlertStatus.choices, default=AlertStatus.OK, db_index=True)
-    since = models.DateTimeField(help_text="When the rule entered its current status.")
-    value = models.FloatField(null=True, blank=True, help_text="What the last evaluation measured.")
-    sample = models.PositiveIntegerField(default=0, help_text="How many events the last value was measured on.")
-    detail = models.TextField(blank=True, help_text="The last evaluation's numbers, in words.")
+    since = models.DateTimeField(help_text=gettext_lazy("When the rule entered its current status."))
+    value = models.FloatField(null=True, blank=True, help_text=gettext_lazy("What the last evaluation measured."))
+    sample = models.PositiveIntegerField(
+        default=0, help_text=gettext_lazy("How many events the last value was measured on.")
+    )
+    detail = models.TextField(blank=True, help_text=gettext_lazy("The last evaluation's numbers, in words."))
     evaluated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["rule"]
-        verbose_name = "alert"
+        verbose_name = gettext_lazy("alert")
 
     def __str__(self) -> str:
         return f"{self.rule} ({self.get_status_display()})"
@@ -49,10 +52,14 @@ class AlertEvent(models.Model):
     kind = models.CharField(max_length=8, choices=AlertEventKind.choices)
     value = models.FloatField()
     threshold = models.FloatField()
-    comparison = models.CharField(max_length=2, help_text="The rule fires while value <comparison> threshold.")
-    window_s = models.PositiveIntegerField(help_text="The window the value was measured over, in seconds.")
+    comparison = models.CharField(
+        max_length=2, help_text=gettext_lazy("The rule fires while value <comparison> threshold.")
+    )
+    window_s = models.PositiveIntegerField(
+        help_text=gettext_lazy("The window the value was measured over, in seconds.")
+    )
     sample = models.PositiveIntegerField(default=0)
-    message = models.TextField(help_text="What was (or would be) posted to Slack.")
+    message = models.TextField(help_text=gettext_lazy("What was (or would be) posted to Slack."))
     notify_status = models.CharField(
         max_length=16, choices=NotifyStatus.choices, default=NotifyStatus.PENDING, db_index=True
     )
@@ -63,7 +70,7 @@ class AlertEvent(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        verbose_name = "alert event"
+        verbose_name = gettext_lazy("alert event")
 
     def __str__(self) -> str:
         return f"{self.rule} {self.kind} at {self.created_at:%Y-%m-%d %H:%M}"

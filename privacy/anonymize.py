@@ -33,6 +33,7 @@ from django.db import transaction
 from django.db.models import Q, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
@@ -111,7 +112,9 @@ def user_anonymize(*, user: User, actor: User | None, dry_run: bool = False) -> 
             return report
         if _last_admin(user):
             raise ApplicationError(
-                "This is the last active admin: make someone else an admin first.", code="last_admin", status_code=409
+                _("This is the last active admin: make someone else an admin first."),
+                code="last_admin",
+                status_code=409,
             )
         deletable_forks = _private_nodes(user).exclude(
             pk__in=Mutation.objects.filter(parent__owner=user).values("parent_id")

@@ -4,6 +4,7 @@ from uuid import UUID
 
 from django.core.files.storage import default_storage
 from django.http import FileResponse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
@@ -119,7 +120,7 @@ class MyExportListApi(ListAPIView):
 def _my_export(request: Request, export_id: UUID) -> DataExport:
     export = exports_of(user=request.user).filter(public_id=export_id).first()
     if export is None:
-        raise ApplicationError("No such export.", code="not_found", status_code=404)
+        raise ApplicationError(_("No such export."), code="not_found", status_code=404)
     return export
 
 
@@ -159,7 +160,7 @@ class MyExportDownloadApi(APIView):
         export = DataExport.objects.filter(public_id=export_id, status=ExportStatus.READY).first()
         token = request.query_params.get("token", "")
         if export is None or not export_for_token(export=export, token=token):
-            raise ApplicationError("This link is invalid or has expired.", code="not_found", status_code=404)
+            raise ApplicationError(_("This link is invalid or has expired."), code="not_found", status_code=404)
         response = FileResponse(default_storage.open(export.storage_key, "rb"), content_type="application/zip")
         response["Content-Disposition"] = f'attachment; filename="kmeme-data-{export.public_id}.zip"'
         response["Cache-Control"] = "private, no-store"

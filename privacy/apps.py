@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class PrivacyConfig(AppConfig):
@@ -6,4 +7,4 @@ class PrivacyConfig(AppConfig):
     data about a user, so it sits above them all."""
 
     name = "privacy"
-    verbose_name = "Data rights"
+    verbose_name = gettext_lazy("Data rights")

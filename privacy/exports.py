@@ -30,6 +30,7 @@ from django.db import transaction
 from django.db.models import Prefetch, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from procrastinate.contrib.django import app
 
 from accounts.models import AuditLog, AuditPersonal, Consent, Upload, User
@@ -122,7 +123,8 @@ def export_request(*, user: User) -> tuple[DataExport, bool]:
     if len(recent) >= EXPORTS_PER_DAY:
         wait = max(int((recent[len(recent) - EXPORTS_PER_DAY] + window - now).total_seconds()) + 1, 1)
         raise ApplicationError(
-            f"At most {EXPORTS_PER_DAY} exports a day. Try again in {wait} s.",
+            _("At most %(EXPORTS_PER_DAY)s exports a day. Try again in %(wait)s s.")
+            % {"EXPORTS_PER_DAY": EXPORTS_PER_DAY, "wait": wait},
             code="throttled",
             status_code=429,
             details={"scope": "data_export", "limit": f"{EXPORTS_PER_DAY}/d", "retry_after_seconds": wait},

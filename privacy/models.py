@@ -4,13 +4,14 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 
 class ExportStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Being built"
-    READY = "ready", "Ready to download"
-    FAILED = "failed", "Failed"
+    QUEUED = "queued", gettext_lazy("Queued")
+    RUNNING = "running", gettext_lazy("Being built")
+    READY = "ready", gettext_lazy("Ready to download")
+    FAILED = "failed", gettext_lazy("Failed")
 
 
 class DataExport(models.Model):
@@ -20,19 +21,25 @@ class DataExport(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="data_exports")
     status = models.CharField(max_length=8, choices=ExportStatus.choices, default=ExportStatus.QUEUED, db_index=True)
     progress = models.PositiveSmallIntegerField(default=0, help_text="0–100.")
-    step = models.CharField(max_length=80, blank=True, help_text="What the job is doing now.")
+    step = models.CharField(max_length=80, blank=True, help_text=gettext_lazy("What the job is doing now."))
     error_code = models.CharField(
-        max_length=32, blank=True, help_text="Why the last build failed, for clients: build_failed or storage_failed."
+        max_length=32,
+        blank=True,
+        help_text=gettext_lazy("Why the last build failed, for clients: build_failed or storage_failed."),
     )
-    error = models.TextField(blank=True, help_text="The last build's error as raised: for staff, never shown to users.")
+    error = models.TextField(
+        blank=True, help_text=gettext_lazy("The last build's error as raised: for staff, never shown to users.")
+    )
     storage_key = models.CharField(max_length=300, blank=True)
     size = models.PositiveBigIntegerField(null=True, blank=True)
     files = models.PositiveSmallIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    started_at = models.DateTimeField(null=True, blank=True, help_text="When the job last started building it.")
+    started_at = models.DateTimeField(
+        null=True, blank=True, help_text=gettext_lazy("When the job last started building it.")
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(
-        null=True, blank=True, help_text="The archive (or a failed attempt's record) is deleted then."
+        null=True, blank=True, help_text=gettext_lazy("The archive (or a failed attempt's record) is deleted then.")
     )
 
     class Meta:

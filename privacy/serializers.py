@@ -1,3 +1,4 @@
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from kmeme.serializers import StrictSerializer
@@ -13,7 +14,9 @@ class AccountDeleteSerializer(StrictSerializer):
 
     def validate_confirm(self, value: str) -> str:
         if value != CONFIRMATION:
-            raise serializers.ValidationError(f'Type exactly "{CONFIRMATION}" to delete your account.')
+            raise serializers.ValidationError(
+                _('Type exactly "%(CONFIRMATION)s" to delete your account.') % {"CONFIRMATION": CONFIRMATION}
+            )
         return value
 
 

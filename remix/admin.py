@@ -10,6 +10,8 @@ from django.db import models
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from kmeme.admin_services import ReadOnlyAdmin, ServiceAdmin, ServiceModelForm
 from kmeme.errors import ApplicationError
@@ -22,7 +24,7 @@ from remix.services import NODE_EDITABLE_FIELDS, node_submit, node_update
 class NodeAddForm(ServiceModelForm):
     """An editor pastes a video URL and a title: the same submission as the API's, so the analysis job starts."""
 
-    source_url = forms.URLField(label="Video URL", max_length=2048, assume_scheme="https")
+    source_url = forms.URLField(label=gettext_lazy("Video URL"), max_length=2048, assume_scheme="https")
 
     class Meta:
         model = RemixNode
@@ -37,8 +39,12 @@ class NodeAddForm(ServiceModelForm):
         node, job_id = node_submit(user=self.request.user, video_url=data["source_url"], title=data["title"])
         if job_id is None:  # the editor's own submission of this link is still in analysis: nothing was added
             raise ApplicationError(
-                f"You submitted this video already and it is still being analysed: “{node.title}” "
-                f"({node.public_id}). Find it in the list, or wait until its analysis ends to submit it again.",
+                _(
+                    "You submitted this video already and it is still being analysed: “%(title)s” "
+                    "(%(public_id)s). Find it in the list, or wait until its analysis ends to submit "
+                    "it again."
+                )
+                % {"title": node.title, "public_id": node.public_id},
                 code="submission_in_flight",
             )
         return node
@@ -47,7 +53,7 @@ class NodeAddForm(ServiceModelForm):
 class NodeChangeForm(ServiceModelForm):
     """An editor's correction of a master's title, video URL or category (node_update: audited, caches dropped)."""
 
-    source_url = forms.URLField(label="Source URL", max_length=2048, assume_scheme="https")
+    source_url = forms.URLField(label=gettext_lazy("Source URL"), max_length=2048, assume_scheme="https")
 
     class Meta:
         model = RemixNode
@@ -82,7 +88,7 @@ class RemixBriefInline(admin.TabularInline):
 
 
 class JobErrorFilter(admin.SimpleListFilter):
-    title = "analysis job"
+    title = gettext_lazy("analysis job")
     parameter_name = "job"
 
     def lookups(self, request, model_admin):
@@ -130,7 +136,7 @@ class RemixNodeAdmin(ReviewAdminMixin, ServiceAdmin):
     # No date_hierarchy: its year/month links scan every row; the "created" filter does the same job.
     inlines = [VideoAnalysisInline, RemixBriefInline]
 
-    @admin.display(description="Review")
+    @admin.display(description=gettext_lazy("Review"))
     def review_link(self, obj: RemixNode) -> str:
         return format_html('<a href="{}">Review ›</a>', reverse("admin:remix_remixnode_review", args=[obj.pk]))
 
@@ -157,7 +163,7 @@ class RemixNodeAdmin(ReviewAdminMixin, ServiceAdmin):
     def get_inlines(self, request: HttpRequest, obj: Any = None) -> list:
         return [] if obj is None else self.inlines
 
-    @admin.display(description="Measured by the platform")
+    @admin.display(description=gettext_lazy("Measured by the platform"))
     def probe_summary(self, obj: RemixNode) -> str:
         probe = obj.probe or {}
         if not probe:

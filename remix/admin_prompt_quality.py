@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
+from django.utils.translation import gettext_lazy
 
 from kmeme.admin_services import ReadOnlyAdmin
 from remix.models import BriefDecision
@@ -37,11 +38,11 @@ class BriefDecisionAdmin(ReadOnlyAdmin):
     show_full_result_count = False
     change_list_template = "admin/remix/briefdecision_change_list.html"
 
-    @admin.display(description="Brief", ordering="brief__node__title")
+    @admin.display(description=gettext_lazy("Brief"), ordering="brief__node__title")
     def brief_of(self, obj: BriefDecision) -> str:
         return f"{obj.brief.node.title} · v{obj.brief.version}"
 
-    @admin.display(description="Fields changed")
+    @admin.display(description=gettext_lazy("Fields changed"))
     def changed_fields(self, obj: BriefDecision) -> str:
         return ", ".join(obj.fields_changed) or "—"
 

@@ -20,7 +20,8 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
-from django.utils.translation import ngettext
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.models import AuditLog
@@ -64,6 +65,28 @@ def video_embed(node: RemixNode) -> dict[str, str]:
     return {"kind": "link", "src": node.source_url}
 
 
+# What each bulk action reports, as whole sentences so that each language words them its own way (the key is also the
+# audit action's suffix: bulk.approved, bulk.rejected, bulk.sent_back).
+BULK_OUTCOMES = {
+    "approved": (
+        ngettext_lazy("Approved %(n)d node.", "Approved %(n)d nodes.", "n"),
+        gettext_lazy("Not approved"),
+    ),
+    "rejected": (
+        ngettext_lazy("Rejected %(n)d node.", "Rejected %(n)d nodes.", "n"),
+        gettext_lazy("Not rejected"),
+    ),
+    "sent_back": (
+        ngettext_lazy("Sent back %(n)d node.", "Sent back %(n)d nodes.", "n"),
+        gettext_lazy("Not sent back"),
+    ),
+}
+BULK_TITLES = {
+    "rejected": ngettext_lazy("Reject: %(n)d node", "Reject: %(n)d nodes", "n"),
+    "sent_back": ngettext_lazy("Send back: %(n)d node", "Send back: %(n)d nodes", "n"),
+}
+
+
 class ReviewAdminMixin:
     """Adds /admin/remix/remixnode/<id>/review/ and the bulk review actions to the node admin."""
 
@@ -100,7 +123,7 @@ class ReviewAdminMixin:
         )
         upcoming = review_next_node(after=after, editor=request.user)
         if upcoming is None:
-            messages.info(request, "The queue is empty, or everything in it is being reviewed by someone else.")
+            messages.info(request, _("The queue is empty, or everything in it is being reviewed by someone else."))
             return HttpResponseRedirect(reverse("admin:index"))
         return HttpResponseRedirect(reverse("admin:remix_remixnode_review", args=[upcoming.pk]))
 
@@ -114,7 +137,7 @@ class ReviewAdminMixin:
             node.review_lock = locks.get(node.pk)
         return changelist
 
-    @admin.display(description="Being reviewed by")
+    @admin.display(description=gettext_lazy("Being reviewed by"))
     def review_lock_holder(self, node: RemixNode) -> str:
         lock = getattr(node, "review_lock", None)
         if lock is None:
@@ -263,13 +286,13 @@ class ReviewAdminMixin:
                 return HttpResponseRedirect(request.path)
             if action == "takeover":
                 review_locks.review_lock_takeover(node=node, editor=editor)
-                messages.warning(request, "You took over the review of this node; the other editor was locked out.")
+                messages.warning(request, _("You took over the review of this node; the other editor was locked out."))
                 if brief is not None and "brief-concept" in request.POST:  # keep what the editor typed meanwhile
                     self._keep_text(request, brief, forms)
                 return None
             if action in BRIEF_DECISIONS and brief is None:
                 raise ApplicationError(
-                    "This node has no brief yet: there is nothing to approve, edit, reject or send back.",
+                    _("This node has no brief yet: there is nothing to approve, edit, reject or send back."),
                     code="no_brief",
                 )
             if action in ("save", "approve", "approve_with_edits"):
@@ -279,12 +302,12 @@ class ReviewAdminMixin:
                     review.brief_approve(brief=brief, editor=editor, expected_revision=revision)
                     return self._done(request, node, f"Approved “{node.title}”.")
                 if not forms["brief"].is_valid():
-                    messages.error(request, "Some fields need attention; nothing was saved.")
+                    messages.error(request, _("Some fields need attention; nothing was saved."))
                     return None
                 content, revision = forms["brief"].content(), forms["brief"].cleaned_data["revision"]
                 if action == "save":
                     review.brief_edit(brief=brief, editor=editor, content=content, expected_revision=revision)
-                    messages.success(request, "Your edits are saved; the AI's version is kept beside them.")
+                    messages.success(request, _("Your edits are saved; the AI's version is kept beside them."))
                     return HttpResponseRedirect(request.path)
                 edits = forms["brief"].has_changed()
                 review.brief_approve(brief=brief, editor=editor, expected_revision=revision, content=content)
@@ -316,28 +339,31 @@ class ReviewAdminMixin:
                     request.POST, prefix="analysis", measured_duration_s=_measured(node)
                 )
                 if not forms["analysis"].is_valid():
-                    messages.error(request, "The analysis needs attention; nothing was saved.")
+                    messages.error(request, _("The analysis needs attention; nothing was saved."))
                     return None
                 review.analysis_fill(node=node, editor=editor, **forms["analysis"].cleaned_data)
-                messages.success(request, "Analysis saved. Now have the brief written, or write it yourself.")
+                messages.success(request, _("Analysis saved. Now have the brief written, or write it yourself."))
                 return HttpResponseRedirect(request.path)
             if action == "write_brief":
                 forms["brief"] = BriefForm(request.POST, prefix="brief")
                 if not forms["brief"].is_valid():
-                    messages.error(request, "Some fields need attention; nothing was saved.")
+                    messages.error(request, _("Some fields need attention; nothing was saved."))
                     return None
                 review.brief_write(node=node, editor=editor, content=forms["brief"].content())
-                messages.success(request, "Your brief is saved and awaits approval.")
+                messages.success(request, _("Your brief is saved and awaits approval."))
                 return HttpResponseRedirect(request.path)
-            messages.error(request, "Unknown action.")
+            messages.error(request, _("Unknown action."))
         except ApplicationError as exc:
             if exc.code == "stale_object" and brief is not None and "brief-concept" in request.POST:
                 current = self._keep_text(request, brief, forms)
                 forms["theirs"] = {"brief": current, "diff": brief_content.brief_diff(brief=current)}
                 messages.error(
                     request,
-                    "Someone else saved this brief while you edited it: their version is shown beside yours. Your text "
-                    "is kept below; save or approve again to put yours over theirs.",
+                    _(
+                        "Someone else saved this brief while you edited it: their version is shown "
+                        "beside yours. Your text "
+                        "is kept below; save or approve again to put yours over theirs."
+                    ),
                 )
             else:
                 messages.error(request, exc.message)
@@ -359,7 +385,7 @@ class ReviewAdminMixin:
         form = RevisionForm(request.POST, prefix="brief")
         if not form.is_valid():
             raise ApplicationError(
-                "This form is damaged: its brief revision is not a number. Reload the page; nothing was saved.",
+                _("This form is damaged: its brief revision is not a number. Reload the page; nothing was saved."),
                 code="invalid_revision",
             )
         return form.cleaned_data["revision"]
@@ -370,13 +396,13 @@ class ReviewAdminMixin:
         messages.success(request, message)
         upcoming = review_next_node(after=node, editor=request.user)
         if upcoming is None:
-            messages.info(request, "The queue is empty.")
+            messages.info(request, _("The queue is empty."))
             return HttpResponseRedirect(reverse("admin:index"))
         return HttpResponseRedirect(reverse("admin:remix_remixnode_review", args=[upcoming.pk]))
 
     # --- bulk actions ----------------------------------------------------------------------------------------------
 
-    def _bulk(self, request: HttpRequest, queryset, verb: str, decide) -> None:
+    def _bulk(self, request: HttpRequest, queryset, outcome: str, decide) -> None:
         done, failed = 0, []
         nodes = list(queryset.select_related("owner"))
         held_before = {
@@ -388,7 +414,7 @@ class ReviewAdminMixin:
             brief = node.briefs.order_by("-version").first()
             try:
                 if brief is None:
-                    raise ApplicationError("it has no brief", code="no_brief")
+                    raise ApplicationError(_("it has no brief"), code="no_brief")
                 decide(node, brief)
                 done += 1
             except ApplicationError as exc:
@@ -396,13 +422,14 @@ class ReviewAdminMixin:
             finally:
                 if node.pk not in held_before:  # the decision locked it for its moment; leave nothing behind
                     review_locks.review_lock_release(node=node, editor=request.user)
+        done_message, refused = BULK_OUTCOMES[outcome]
         if done:
-            self.message_user(request, ngettext(f"{verb} %d node.", f"{verb} %d nodes.", done) % done, messages.SUCCESS)
+            self.message_user(request, done_message % {"n": done}, messages.SUCCESS)
         for line in failed:
-            self.message_user(request, f"Not {verb.lower()}: {line}", messages.ERROR)
+            self.message_user(request, f"{refused}: {line}", messages.ERROR)
         audit_log_record(
             actor=request.user,
-            action=f"bulk.{verb.lower().replace(' ', '_')}",
+            action=f"bulk.{outcome}",
             details={
                 "node_ids": [n.pk for n in queryset],
                 "done": done,
@@ -410,48 +437,49 @@ class ReviewAdminMixin:
             },
         )
 
-    @admin.action(permissions=["review"], description="Approve the selected briefs")
+    @admin.action(permissions=["review"], description=gettext_lazy("Approve the selected briefs"))
     def approve_selected(self, request: HttpRequest, queryset) -> None:
         self._bulk(
             request,
             queryset,
-            "Approved",
+            "approved",
             lambda node, brief: review.brief_approve(
                 brief=brief, editor=request.user, expected_revision=brief.revision
             ),
         )
 
-    @admin.action(permissions=["review"], description="Reject the selected briefs (one reason for all)…")
+    @admin.action(permissions=["review"], description=gettext_lazy("Reject the selected briefs (one reason for all)…"))
     def reject_selected(self, request: HttpRequest, queryset) -> HttpResponse | None:
         return self._with_reason(
             request,
             queryset,
             "reject_selected",
-            "Reject",
+            "rejected",
             lambda node, brief, text: review.brief_reject(
                 brief=brief, editor=request.user, reason=text, expected_revision=brief.revision
             ),
         )
 
-    @admin.action(permissions=["review"], description="Request new briefs for the selected nodes (with notes)…")
+    @admin.action(
+        permissions=["review"], description=gettext_lazy("Request new briefs for the selected nodes (with notes)…")
+    )
     def regenerate_selected(self, request: HttpRequest, queryset) -> HttpResponse | None:
         return self._with_reason(
             request,
             queryset,
             "regenerate_selected",
-            "Sent back",
+            "sent_back",
             lambda node, brief, text: review.brief_request_regeneration(
                 brief=brief, editor=request.user, notes=text, expected_revision=brief.revision
             ),
         )
 
-    def _with_reason(self, request: HttpRequest, queryset, action: str, verb: str, decide) -> HttpResponse | None:
+    def _with_reason(self, request: HttpRequest, queryset, action: str, outcome: str, decide) -> HttpResponse | None:
         """An intermediate page asks once for the reason (or notes), then applies it to every selected node."""
         form = BulkReasonForm(request.POST if "apply" in request.POST else None, prefix="decision")
         if "apply" in request.POST and form.is_valid():
             text = form.cleaned_data["reason"]
-            verb_done = "Rejected" if verb == "Reject" else verb
-            self._bulk(request, queryset, verb_done, lambda node, brief: decide(node, brief, text))
+            self._bulk(request, queryset, outcome, lambda node, brief: decide(node, brief, text))
             return None
         return TemplateResponse(
             request,
@@ -459,7 +487,7 @@ class ReviewAdminMixin:
             {
                 **self.admin_site.each_context(request),
                 "opts": self.model._meta,
-                "title": f"{verb}: {queryset.count()} node(s)",
+                "title": BULK_TITLES[outcome] % {"n": queryset.count()},
                 "objects": queryset,
                 "form": form,
                 "action": action,

@@ -4,6 +4,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.http import HttpResponse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers, status
@@ -116,7 +117,7 @@ class AnalysisDetailApi(APIView):
     def get(self, request: Request, node_id: UUID) -> Response:
         node = node_with_latest_work(public_id=str(node_id), viewer=request.user)
         if node is None:
-            raise ApplicationError("No such analysis.", code="not_found", status_code=404)
+            raise ApplicationError(_("No such analysis."), code="not_found", status_code=404)
         return Response(AnalysisStatusSerializer(node).data)
 
 
@@ -143,7 +144,7 @@ class NodeListApi(ListAPIView):
 def _visible_node(request: Request, node_id: UUID):
     node = node_for_viewer(public_id=str(node_id), viewer=request.user)
     if node is None:
-        raise ApplicationError("No such remix.", code="not_found", status_code=404)
+        raise ApplicationError(_("No such remix."), code="not_found", status_code=404)
     return node
 
 

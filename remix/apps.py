@@ -1,6 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class RemixConfig(AppConfig):
     name = "remix"
-    verbose_name = "Remix"
+    verbose_name = gettext_lazy("Remix")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import django_filters
+from django.utils.translation import gettext_lazy
 
 from kmeme.filters import UtcDateTimeFilter
 from kmeme.platforms import Platform
@@ -15,7 +16,7 @@ class PublishedNodeFilter(django_filters.FilterSet):
     published_after = UtcDateTimeFilter(field_name="published_at", lookup_expr="gte")
     published_before = UtcDateTimeFilter(field_name="published_at", lookup_expr="lt")
     q = django_filters.CharFilter(
-        field_name="title", lookup_expr="icontains", max_length=100, label="Words in the title"
+        field_name="title", lookup_expr="icontains", max_length=100, label=gettext_lazy("Words in the title")
     )
 
     class Meta:

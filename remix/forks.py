@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import Role, User
 from accounts.services import audit_log_record
@@ -20,9 +21,11 @@ FORKING_ROLES = (Role.CREATOR, Role.ADMIN)
 
 def _require_owner(fork: RemixNode, user: User) -> None:
     if fork.layer != Layer.FORK:
-        raise ApplicationError("Masters are read-only through the API.", code="permission_denied", status_code=403)
+        raise ApplicationError(_("Masters are read-only through the API."), code="permission_denied", status_code=403)
     if fork.owner_id != user.pk:
-        raise ApplicationError("Only the creator of a fork can change it.", code="permission_denied", status_code=403)
+        raise ApplicationError(
+            _("Only the creator of a fork can change it."), code="permission_denied", status_code=403
+        )
 
 
 @transaction.atomic
@@ -38,10 +41,10 @@ def node_fork(
     """A creator's fork of a published node (a master, or someone's published fork: a remix of a remix): a draft
     node they own, linked to it by a Mutation edge."""
     if creator.role not in FORKING_ROLES:
-        raise ApplicationError("Only creators fork remixes.", code="permission_denied", status_code=403)
+        raise ApplicationError(_("Only creators fork remixes."), code="permission_denied", status_code=403)
     if master.status != NodeStatus.PUBLISHED:
         # Any published node, master or fork: remix chains grow as deep as creators take them.
-        raise ApplicationError("Only published remixes can be forked.", code="not_forkable", status_code=409)
+        raise ApplicationError(_("Only published remixes can be forked."), code="not_forkable", status_code=409)
     if source_url:
         url_check(url=source_url)  # the creator's own video link is held to the submission's rules
     fork = node_create(
@@ -111,13 +114,13 @@ def fork_delete(*, fork: RemixNode, user: User) -> None:
     _require_owner(fork, user)
     if Mutation.objects.filter(parent=fork).exists():
         raise ApplicationError(
-            "Others have remixed this fork; it can be unpublished but not deleted.",
+            _("Others have remixed this fork; it can be unpublished but not deleted."),
             code="fork_has_children",
             status_code=409,
         )
     if fork.participations.exists():
         raise ApplicationError(
-            "This fork is part of a campaign entry; it cannot be deleted.", code="fork_in_campaign", status_code=409
+            _("This fork is part of a campaign entry; it cannot be deleted."), code="fork_in_campaign", status_code=409
         )
     node_cache_invalidate(node=fork, publication_changed=fork.status == NodeStatus.PUBLISHED)
     audit_log_record(actor=user, action="node.delete", target=fork, details={"title": fork.title}, authored_by=user)

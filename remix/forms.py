@@ -7,6 +7,8 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from pydantic import ValidationError as PydanticValidationError
 
 from kmeme.ai.schemas import BRIEF_FIELDS, BriefOutput, forbidden_words_in
@@ -32,9 +34,12 @@ def seconds_from_text(text: str, *, line: int) -> float:
     try:
         seconds = float(text)
     except ValueError as exc:
-        raise forms.ValidationError(f"Line {line}: start with the time in seconds.") from exc
+        raise forms.ValidationError(_("Line %(line)s: start with the time in seconds.") % {"line": line}) from exc
     if not (math.isfinite(seconds) and 0 <= seconds <= MAX_SECONDS):
-        raise forms.ValidationError(f"Line {line}: the time must be a number of seconds from 0 to {MAX_SECONDS}.")
+        raise forms.ValidationError(
+            _("Line %(line)s: the time must be a number of seconds from 0 to %(MAX_SECONDS)s.")
+            % {"line": line, "MAX_SECONDS": MAX_SECONDS}
+        )
     return seconds
 
 
@@ -46,12 +51,16 @@ def text_to_script(text: str) -> list[dict[str, Any]]:
             continue
         parts = [p.strip() for p in raw.split("|")]
         if len(parts) < 3:
-            raise forms.ValidationError(f"Line {number}: write 'seconds | beat | shot | line'.")
+            raise forms.ValidationError(
+                _("Line %(number)s: write 'seconds | beat | shot | line'.") % {"number": number}
+            )
         t = seconds_from_text(parts[0], line=number)
         try:
             beat = int(parts[1])
         except ValueError as exc:
-            raise forms.ValidationError(f"Line {number}: the beat must be a whole number.") from exc
+            raise forms.ValidationError(
+                _("Line %(number)s: the beat must be a whole number.") % {"number": number}
+            ) from exc
         beats.append({"t": t, "beat": beat, "shot": parts[2], "line": " | ".join(parts[3:])})
     return beats
 
@@ -69,12 +78,12 @@ class BriefForm(ReviewForm):
     hook = forms.CharField(max_length=200, widget=forms.TextInput(attrs={"class": "vLargeTextField"}))
     script = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 8, "class": "vLargeTextField"}),
-        help_text="One beat a line: seconds | beat | what to film | line (spoken or on screen).",
+        help_text=gettext_lazy("One beat a line: seconds | beat | what to film | line (spoken or on screen)."),
     )
     caption = forms.CharField(max_length=300, widget=forms.Textarea(attrs={"rows": 2}))
     hashtags = forms.CharField(
         max_length=800,
-        help_text="Separated by spaces, each starting with #.",
+        help_text=gettext_lazy("Separated by spaces, each starting with #."),
         widget=forms.TextInput(attrs={"class": "vLargeTextField"}),
     )
     music_notes = forms.CharField(max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2}))
@@ -166,14 +175,16 @@ class RevisionForm(ReviewForm):
 
 class ReasonForm(ReviewForm):
     reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2}), max_length=2000, required=False, label="Reason / notes"
+        widget=forms.Textarea(attrs={"rows": 2}), max_length=2000, required=False, label=gettext_lazy("Reason / notes")
     )
 
 
 class BulkReasonForm(forms.Form):
     """The page a bulk reject / regenerate asks its one reason on: here the reason is required."""
 
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000, label="Reason / notes")
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), max_length=2000, label=gettext_lazy("Reason / notes")
+    )
 
 
 class DecimalCommaField(forms.DecimalField):
@@ -186,7 +197,7 @@ class DecimalCommaField(forms.DecimalField):
             if "," in text:
                 whole, _, fraction = text.partition(",")
                 if "." in text or "," in fraction or not whole.lstrip("-").isdigit() or not fraction.isdigit():
-                    raise forms.ValidationError("Write a number like 16.5 (or 16,5), without thousands separators.")
+                    raise forms.ValidationError(_("Write a number like 16.5 (or 16,5), without thousands separators."))
                 text = f"{whole}.{fraction}"
             value = text
         return super().to_python(value)
@@ -194,22 +205,26 @@ class DecimalCommaField(forms.DecimalField):
 
 class ManualAnalysisForm(ReviewForm):
     duration_s = DecimalCommaField(
-        min_value=Decimal("0.1"), max_value=Decimal(3600), decimal_places=2, label="Duration (s)", localize=False
+        min_value=Decimal("0.1"),
+        max_value=Decimal(3600),
+        decimal_places=2,
+        label=gettext_lazy("Duration (s)"),
+        localize=False,
     )
     bpm = DecimalCommaField(
         min_value=Decimal(20),
         max_value=Decimal(300),
         decimal_places=1,
         required=False,
-        label="BPM",
-        help_text="Empty when there is no clear beat.",
+        label=gettext_lazy("BPM"),
+        help_text=gettext_lazy("Empty when there is no clear beat."),
     )
     commerce_category = forms.ChoiceField(choices=CommerceCategory.choices)
     hook = forms.CharField(max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2}))
     keyframes = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="One moment a line: seconds | what happens.",
+        help_text=gettext_lazy("One moment a line: seconds | what happens."),
     )
 
     def __init__(self, *args: Any, measured_duration_s: float | None = None, **kwargs: Any) -> None:
@@ -223,7 +238,8 @@ class ManualAnalysisForm(ReviewForm):
         measured = self.measured_duration_s
         if measured and abs(float(duration) - measured) > max(0.5, measured * 0.1):
             raise forms.ValidationError(
-                f"The video measures {measured:.2f} s; {duration} s is too far from that. Check the number."
+                _("The video measures %(measured)s s; %(duration)s s is too far from that. Check the number.")
+                % {"measured": f"{measured:.2f}", "duration": duration}
             )
         return duration
 
@@ -236,6 +252,9 @@ class ManualAnalysisForm(ReviewForm):
             seconds, _, description = raw.partition("|")
             t = seconds_from_text(seconds, line=number)
             if duration is not None and t > duration:
-                raise forms.ValidationError(f"Line {number}: {t:g} s is after the end of the video ({duration} s).")
+                raise forms.ValidationError(
+                    _("Line %(number)s: %(t)s s is after the end of the video (%(duration)s s).")
+                    % {"number": number, "t": f"{t:g}", "duration": duration}
+                )
             frames.append({"t": t, "description": description.strip()})
         return frames

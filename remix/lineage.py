@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import connection, transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.services import audit_log_record
@@ -65,20 +66,20 @@ def mutation_create(
     unknown = sorted(set(mutation_types) - set(MutationType.values))
     if not mutation_types or unknown:
         raise ApplicationError(
-            "Mutation types must be a non-empty list from the vocabulary.",
+            _("Mutation types must be a non-empty list from the vocabulary."),
             code="invalid_mutation_types",
             details={"unknown": unknown, "allowed": list(MutationType.values)},
         )
     if parent.pk == child.pk:
-        raise ApplicationError("A node cannot be its own parent.", code="mutation_self_loop")
+        raise ApplicationError(_("A node cannot be its own parent."), code="mutation_self_loop")
     json_bounds_check(field="profile", value=profile or {})
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LINEAGE_LOCK_KEY])
     if Mutation.objects.filter(parent=parent, child=child).exists():
-        raise ApplicationError("These two nodes are already linked.", code="mutation_exists")
+        raise ApplicationError(_("These two nodes are already linked."), code="mutation_exists")
     if node_is_ancestor(ancestor_id=child.pk, node_id=parent.pk):
         raise ApplicationError(
-            "This edge would make a node its own ancestor.",
+            _("This edge would make a node its own ancestor."),
             code="mutation_cycle",
             details={"parent": str(parent.public_id), "child": str(child.public_id)},
         )

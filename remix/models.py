@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Upper
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from pgvector.django import HnswIndex, VectorField
 
 from kmeme.ai.types import EMBEDDING_DIMENSIONS
@@ -19,19 +20,19 @@ from kmeme.vocabulary import CommerceCategory
 
 
 class Layer(models.TextChoices):
-    MASTER = "master", "Master"
-    FORK = "fork", "Fork"
+    MASTER = "master", gettext_lazy("Master")
+    FORK = "fork", gettext_lazy("Fork")
 
 
 class NodeStatus(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    ANALYZING = "analyzing", "Analyzing"
-    IN_REVIEW = "in_review", "In review"
-    APPROVED = "approved", "Approved"
-    PUBLISHED = "published", "Published"
-    REJECTED = "rejected", "Rejected"
-    NEEDS_REVIEW = "needs_review", "Needs manual review"
-    ARCHIVED = "archived", "Archived"
+    DRAFT = "draft", gettext_lazy("Draft")
+    ANALYZING = "analyzing", gettext_lazy("Analyzing")
+    IN_REVIEW = "in_review", gettext_lazy("In review")
+    APPROVED = "approved", gettext_lazy("Approved")
+    PUBLISHED = "published", gettext_lazy("Published")
+    REJECTED = "rejected", gettext_lazy("Rejected")
+    NEEDS_REVIEW = "needs_review", gettext_lazy("Needs manual review")
+    ARCHIVED = "archived", gettext_lazy("Archived")
 
 
 # The workflow: which status may follow which. Services refuse any other move.
@@ -70,7 +71,9 @@ class RemixNode(models.Model):
     # A fork's source_url may be its master's (the video it remixes); posted_url is the creator's own video once
     # posted, the one its performance snapshots are read from (genealogy.performance). Masters leave it empty.
     posted_url = models.URLField(
-        max_length=2048, blank=True, help_text="The fork's own video as posted by its creator; snapshots follow it."
+        max_length=2048,
+        blank=True,
+        help_text=gettext_lazy("The fork's own video as posted by its creator; snapshots follow it."),
     )
     # A video the owner uploaded instead of linking (accounts.Upload): the pipeline copies it into the node's media;
     # source_url then names it on a reserved host (kmeme.platforms.upload_source_url) and is never fetched.
@@ -87,17 +90,22 @@ class RemixNode(models.Model):
     )
     embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS, null=True, blank=True, editable=False)
     media_name = models.CharField(
-        max_length=512, blank=True, editable=False, help_text="The downloaded video in media storage, if fetched."
+        max_length=512,
+        blank=True,
+        editable=False,
+        help_text=gettext_lazy("The downloaded video in media storage, if fetched."),
     )
-    probe = models.JSONField(default=dict, blank=True, editable=False, help_text="What the platform measured itself.")
+    probe = models.JSONField(
+        default=dict, blank=True, editable=False, help_text=gettext_lazy("What the platform measured itself.")
+    )
     analysis_requested_at = models.DateTimeField(
         null=True,
         blank=True,
         editable=False,
-        help_text="When the node last entered analysis; steps of that run are newer.",
+        help_text=gettext_lazy("When the node last entered analysis; steps of that run are newer."),
     )
     pipeline_error = models.TextField(
-        blank=True, editable=False, help_text="The last error of the analysis job, until a run succeeds."
+        blank=True, editable=False, help_text=gettext_lazy("The last error of the analysis job, until a run succeeds.")
     )
     # Why the last analysis run ended without AI, for the submitter (GET /analyses/{id}) and the editors: which
     # part fell back (`gemini`, `anthropic`, `media`), its code (kmeme.ai.types.ProviderUnavailable's, or a
@@ -159,15 +167,15 @@ class RemixNode(models.Model):
 
 
 class AnalysisProvider(models.TextChoices):
-    GEMINI = "gemini", "Google Gemini"
-    PROBE = "probe", "Local probe"
-    MANUAL = "manual", "Editor (manual)"
+    GEMINI = "gemini", gettext_lazy("Google Gemini")
+    PROBE = "probe", gettext_lazy("Local probe")
+    MANUAL = "manual", gettext_lazy("Editor (manual)")
 
 
 class AnalysisStatus(models.TextChoices):
-    OK = "ok", "OK"
-    FALLBACK = "fallback", "Fallback"
-    FAILED = "failed", "Failed"
+    OK = "ok", gettext_lazy("OK")
+    FALLBACK = "fallback", gettext_lazy("Fallback")
+    FAILED = "failed", gettext_lazy("Failed")
 
 
 class VideoAnalysis(models.Model):
@@ -187,21 +195,21 @@ class VideoAnalysis(models.Model):
         blank=True,
         validators=[MinValueValidator(Decimal(20)), MaxValueValidator(Decimal(300))],
     )
-    keyframes = models.JSONField(default=list, blank=True, help_text="[{t: seconds, description: …}, …]")
+    keyframes = models.JSONField(default=list, blank=True, help_text=gettext_lazy("[{t: seconds, description: …}, …]"))
     hook = models.TextField(blank=True)
     commerce_category = models.CharField(max_length=16, choices=CommerceCategory.choices, default=CommerceCategory.NONE)
-    probe = models.JSONField(default=dict, blank=True, help_text="What the platform measured itself.")
+    probe = models.JSONField(default=dict, blank=True, help_text=gettext_lazy("What the platform measured itself."))
     raw_output = models.JSONField(null=True, blank=True)
     input_tokens = models.PositiveIntegerField(default=0)
     output_tokens = models.PositiveIntegerField(default=0)
     cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=Decimal(0))
     latency_ms = models.PositiveIntegerField(null=True, blank=True)
-    error = models.TextField(blank=True, help_text="Why the analysis fell back or failed.")
+    error = models.TextField(blank=True, help_text=gettext_lazy("Why the analysis fell back or failed."))
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        verbose_name_plural = "video analyses"
+        verbose_name_plural = gettext_lazy("video analyses")
         indexes = [models.Index(fields=["node", "-created_at"], name="analysis_node_latest")]
         constraints = [
             models.CheckConstraint(
@@ -217,17 +225,17 @@ class VideoAnalysis(models.Model):
 
 
 class BriefSource(models.TextChoices):
-    AI = "ai", "AI (Claude)"
-    RULE_BASED = "rule_based", "Rule-based (not AI)"
-    EDITOR = "editor", "Written by an editor"
+    AI = "ai", gettext_lazy("AI (Claude)")
+    RULE_BASED = "rule_based", gettext_lazy("Rule-based (not AI)")
+    EDITOR = "editor", gettext_lazy("Written by an editor")
 
 
 class ReviewStatus(models.TextChoices):
-    PENDING = "pending", "Awaiting review"
-    APPROVED = "approved", "Approved"
-    REJECTED = "rejected", "Rejected"
-    REGENERATION_REQUESTED = "regeneration_requested", "Regeneration requested"
-    SUPERSEDED = "superseded", "Superseded"
+    PENDING = "pending", gettext_lazy("Awaiting review")
+    APPROVED = "approved", gettext_lazy("Approved")
+    REJECTED = "rejected", gettext_lazy("Rejected")
+    REGENERATION_REQUESTED = "regeneration_requested", gettext_lazy("Regeneration requested")
+    SUPERSEDED = "superseded", gettext_lazy("Superseded")
 
 
 class RemixBrief(models.Model):
@@ -243,9 +251,11 @@ class RemixBrief(models.Model):
     source = models.CharField(max_length=16, choices=BriefSource.choices)
     model = models.CharField(max_length=64, blank=True)
     prompt_version = models.CharField(max_length=32, blank=True)
-    generated = models.JSONField(help_text="The generator's output, as produced.")
-    edited = models.JSONField(null=True, blank=True, help_text="The editor's corrected version.")
-    regeneration_notes = models.TextField(blank=True, help_text="Editor notes this version was generated with.")
+    generated = models.JSONField(help_text=gettext_lazy("The generator's output, as produced."))
+    edited = models.JSONField(null=True, blank=True, help_text=gettext_lazy("The editor's corrected version."))
+    regeneration_notes = models.TextField(
+        blank=True, help_text=gettext_lazy("Editor notes this version was generated with.")
+    )
     review_status = models.CharField(
         max_length=32, choices=ReviewStatus.choices, default=ReviewStatus.PENDING, db_index=True
     )
@@ -254,7 +264,9 @@ class RemixBrief(models.Model):
     )
     review_notes = models.TextField(blank=True)
     reviewed_at = models.DateTimeField(null=True, blank=True)
-    revision = models.PositiveIntegerField(default=1, help_text="Bumped on every edit; guards against stale forms.")
+    revision = models.PositiveIntegerField(
+        default=1, help_text=gettext_lazy("Bumped on every edit; guards against stale forms.")
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -280,13 +292,13 @@ class RemixBrief(models.Model):
 
 
 class MutationType(models.TextChoices):
-    AUDIO_SWAP = "audio_swap", "Audio swap"
-    LOCALIZATION = "localization", "Localization"
-    FORMAT_CHANGE = "format_change", "Format change"
-    PRODUCT_SWAP = "product_swap", "Product swap"
-    CAPTION_CHANGE = "caption_change", "Caption change"
-    SETTING_CHANGE = "setting_change", "Setting change"
-    CHARACTER_CHANGE = "character_change", "Character change"
+    AUDIO_SWAP = "audio_swap", gettext_lazy("Audio swap")
+    LOCALIZATION = "localization", gettext_lazy("Localization")
+    FORMAT_CHANGE = "format_change", gettext_lazy("Format change")
+    PRODUCT_SWAP = "product_swap", gettext_lazy("Product swap")
+    CAPTION_CHANGE = "caption_change", gettext_lazy("Caption change")
+    SETTING_CHANGE = "setting_change", gettext_lazy("Setting change")
+    CHARACTER_CHANGE = "character_change", gettext_lazy("Character change")
 
 
 class Mutation(models.Model):
@@ -299,7 +311,7 @@ class Mutation(models.Model):
     parent = models.ForeignKey(RemixNode, on_delete=models.CASCADE, related_name="child_mutations")
     child = models.ForeignKey(RemixNode, on_delete=models.CASCADE, related_name="parent_mutations")
     mutation_types = ArrayField(models.CharField(max_length=32, choices=MutationType.choices), size=len(MutationType))
-    profile = models.JSONField(default=dict, blank=True, help_text="Free-form details of what changed.")
+    profile = models.JSONField(default=dict, blank=True, help_text=gettext_lazy("Free-form details of what changed."))
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -331,9 +343,9 @@ class Mutation(models.Model):
 
 
 class DecisionKind(models.TextChoices):
-    APPROVED = "approved", "Approved"
-    REJECTED = "rejected", "Rejected"
-    SENT_BACK = "sent_back", "Sent back"
+    APPROVED = "approved", gettext_lazy("Approved")
+    REJECTED = "rejected", gettext_lazy("Rejected")
+    SENT_BACK = "sent_back", gettext_lazy("Sent back")
 
 
 class BriefDecision(models.Model):
@@ -349,13 +361,23 @@ class BriefDecision(models.Model):
     source = models.CharField(max_length=16, choices=BriefSource.choices)
     prompt_version = models.CharField(max_length=32, blank=True, db_index=True)
     model = models.CharField(max_length=64, blank=True)
-    fields_changed = models.JSONField(default=list, blank=True, help_text="The brief fields the editor changed.")
-    edit_distance = models.PositiveIntegerField(default=0, help_text="Characters inserted, deleted or replaced.")
-    generated_chars = models.PositiveIntegerField(default=0, help_text="Length of the writer's text, for scale.")
-    review_seconds = models.PositiveIntegerField(
-        null=True, blank=True, help_text="From the editor starting the review to the decision, when known."
+    fields_changed = models.JSONField(
+        default=list, blank=True, help_text=gettext_lazy("The brief fields the editor changed.")
     )
-    queue_seconds = models.PositiveIntegerField(default=0, help_text="From the brief being written to the decision.")
+    edit_distance = models.PositiveIntegerField(
+        default=0, help_text=gettext_lazy("Characters inserted, deleted or replaced.")
+    )
+    generated_chars = models.PositiveIntegerField(
+        default=0, help_text=gettext_lazy("Length of the writer's text, for scale.")
+    )
+    review_seconds = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text=gettext_lazy("From the editor starting the review to the decision, when known."),
+    )
+    queue_seconds = models.PositiveIntegerField(
+        default=0, help_text=gettext_lazy("From the brief being written to the decision.")
+    )
     decided_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:

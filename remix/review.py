@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.services import audit_log_record
@@ -43,8 +44,10 @@ def _locked_brief(brief: RemixBrief, expected_revision: int | None) -> RemixBrie
     current = RemixBrief.objects.select_for_update().select_related("node").get(pk=brief.pk)
     if expected_revision is not None and current.revision != expected_revision:
         raise ApplicationError(
-            "This brief changed since you opened it (someone else saved it). Reload to see their version; "
-            "your changes were not saved.",
+            _(
+                "This brief changed since you opened it (someone else saved it). Reload to see their version; "
+                "your changes were not saved."
+            ),
             code="stale_object",
             status_code=409,
             details={"your_revision": expected_revision, "current_revision": current.revision},
@@ -56,14 +59,14 @@ def _require_current(brief: RemixBrief) -> None:
     latest = brief.node.briefs.order_by("-version").values_list("pk", flat=True).first()
     if latest != brief.pk:
         raise ApplicationError(
-            "Only the latest version of a brief can be reviewed.", code="brief_superseded", status_code=409
+            _("Only the latest version of a brief can be reviewed."), code="brief_superseded", status_code=409
         )
 
 
 def _require_master_or_moderation(node: RemixNode, action: str) -> None:
     if node.layer == Layer.FORK and action not in ("reject", "unpublish"):
         raise ApplicationError(
-            "Forks belong to their creators: editors can only reject or unpublish them.",
+            _("Forks belong to their creators: editors can only reject or unpublish them."),
             code="fork_read_only",
             status_code=403,
         )
@@ -80,7 +83,9 @@ def brief_edit(*, brief: RemixBrief, editor: User, content: dict[str, Any], expe
     _require_current(brief)
     _require_master_or_moderation(brief.node, "edit")
     if brief.review_status != ReviewStatus.PENDING:
-        raise ApplicationError("Only a brief awaiting review can be edited.", code="brief_not_pending", status_code=409)
+        raise ApplicationError(
+            _("Only a brief awaiting review can be edited."), code="brief_not_pending", status_code=409
+        )
     content = brief_clean_content(content)
     before = brief.content
     if content == before:
@@ -106,8 +111,11 @@ def _refuse_placeholders(content: dict[str, Any], what: str) -> None:
     fields = brief_placeholders(content)
     if fields:
         raise ApplicationError(
-            f"The brief cannot be {what} while it still holds the draft's placeholders: fill in or rewrite "
-            f"{', '.join(fields)}.",
+            _(
+                "The brief cannot be %(what)s while it still holds the draft's placeholders: fill in "
+                "or rewrite %(join)s."
+            )
+            % {"what": what, "join": ", ".join(fields)},
             code="brief_has_placeholders",
             status_code=409,
             details={"fields": fields},
@@ -123,7 +131,7 @@ def _brief_decide(
     _require_master_or_moderation(brief.node, action)
     if brief.review_status != ReviewStatus.PENDING:
         raise ApplicationError(
-            f"This brief is already {brief.get_review_status_display().lower()}.",
+            _("This brief is already %(lower)s.") % {"lower": brief.get_review_status_display().lower()},
             code="brief_not_pending",
             status_code=409,
         )
@@ -176,7 +184,7 @@ def brief_approve(
 def brief_reject(*, brief: RemixBrief, editor: User, reason: str, expected_revision: int | None) -> RemixBrief:
     """Reject with a reason (required): the node moves to rejected."""
     if not reason.strip():
-        raise ApplicationError("Say why the brief is rejected.", code="reason_required")
+        raise ApplicationError(_("Say why the brief is rejected."), code="reason_required")
     review_lock_require(node=brief.node, editor=editor)
     brief = _brief_decide(
         brief,
@@ -205,7 +213,7 @@ def brief_reject(*, brief: RemixBrief, editor: User, reason: str, expected_revis
 def brief_request_regeneration(*, brief: RemixBrief, editor: User, notes: str, expected_revision: int | None) -> int:
     """Send the brief back to be written again with the editor's notes. Returns the job id (exactly one job)."""
     if not notes.strip():
-        raise ApplicationError("Tell the writer what to change.", code="notes_required")
+        raise ApplicationError(_("Tell the writer what to change."), code="notes_required")
     review_lock_require(node=brief.node, editor=editor)
     brief = _brief_decide(
         brief,
@@ -256,10 +264,10 @@ def node_unpublish(*, node: RemixNode, editor: User, reason: str = "") -> RemixN
     review_lock_require(node=node, editor=editor)
     if node.status != NodeStatus.PUBLISHED:
         # The workflow lets other states reach approved or rejected too; "unpublish" must not be a way there.
-        raise ApplicationError("Only a published node can be unpublished.", code="not_published", status_code=409)
+        raise ApplicationError(_("Only a published node can be unpublished."), code="not_published", status_code=409)
     target = NodeStatus.REJECTED if node.layer == Layer.FORK else NodeStatus.APPROVED
     if node.layer == Layer.FORK and not reason.strip():
-        raise ApplicationError("Say why the fork is taken down.", code="reason_required")
+        raise ApplicationError(_("Say why the fork is taken down."), code="reason_required")
     node_transition(node=node, to=target, actor=editor, reason=reason or "unpublished by an editor")
     audit_log_record(
         actor=editor,
@@ -285,7 +293,9 @@ def analysis_fill(
     review_lock_require(node=node, editor=editor)
     if node.status != NodeStatus.NEEDS_REVIEW:
         raise ApplicationError(
-            "Only nodes waiting for manual review take a manual analysis.", code="not_in_manual_review", status_code=409
+            _("Only nodes waiting for manual review take a manual analysis."),
+            code="not_in_manual_review",
+            status_code=409,
         )
     analysis = analysis_record(
         node=node,
@@ -330,7 +340,7 @@ def brief_generate_for_review(*, node: RemixNode, editor: User, notes: str = "")
     """From a manual-review item: have the brief written (Claude, or rule-based) in the background."""
     review_lock_require(node=node, editor=editor)
     if not node.analyses.filter(status=AnalysisStatus.OK).exists():
-        raise ApplicationError("Fill in the analysis first: a brief is written from it.", code="analysis_required")
+        raise ApplicationError(_("Fill in the analysis first: a brief is written from it."), code="analysis_required")
     with transaction.atomic():
         job_id = node_analysis_start(
             node=node, actor=editor, reason="brief generation requested", brief_only=True, notes=notes

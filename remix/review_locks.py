@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.services import audit_log_record
@@ -119,8 +120,8 @@ def review_lock_require(*, node: RemixNode, editor: User) -> None:
     held, lock = review_lock_acquire(node=node, editor=editor)
     if not held:
         raise ApplicationError(
-            f"{lock.user_name} is reviewing this node (locked until {timezone.localtime(lock.expires):%H:%M:%S}). "
-            "Your changes were not saved.",
+            _("%(user_name)s is reviewing this node (locked until %(localtime)s). Your changes were not saved.")
+            % {"user_name": lock.user_name, "localtime": f"{timezone.localtime(lock.expires):%H:%M:%S}"},
             code="locked",
             status_code=409,
             details={"holder": lock.user_name, "expires_at": lock.expires.isoformat()},

@@ -8,6 +8,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from procrastinate.contrib.django import app
 from procrastinate.exceptions import AlreadyEnqueued
 
@@ -74,7 +75,7 @@ def node_transition(*, node: RemixNode, to: str, actor: User | None, reason: str
     transitions = FORK_TRANSITIONS if locked.layer == Layer.FORK else NODE_TRANSITIONS
     if to not in transitions.get(before, frozenset()):
         raise ApplicationError(
-            f"A node cannot go from '{before}' to '{to}'.",
+            _("A node cannot go from '%(before)s' to '%(to)s'.") % {"before": before, "to": to},
             code="invalid_transition",
             status_code=409,
             details={"from": before, "to": to, "allowed": sorted(transitions.get(before, ()))},
@@ -254,10 +255,10 @@ def upload_usable(*, user: User, upload_id: Any) -> Upload:
     submission). Anyone else's, or none, is a 404 (its existence is not revealed); one not yet completed is a 409."""
     upload = upload_for_owner(owner=user, public_id=upload_id)
     if upload is None:
-        raise ApplicationError("No such upload.", code="not_found", status_code=404)
+        raise ApplicationError(_("No such upload."), code="not_found", status_code=404)
     if upload.status != UploadStatus.UPLOADED:
         raise ApplicationError(
-            "This upload has not been completed: send the file, then POST /api/v1/uploads/{id}/complete.",
+            _("This upload has not been completed: send the file, then POST /api/v1/uploads/{id}/complete."),
             code="upload_not_completed",
             status_code=409,
             details={"upload_id": str(upload.public_id), "upload_status": upload.status},
@@ -310,7 +311,9 @@ def node_change(*, node: RemixNode, actor: User | None, changes: dict[str, Any],
     anything changed. Precondition: a changed link passed node_link_check."""
     unknown = set(changes) - set(FORK_EDITABLE_FIELDS if node.layer == Layer.FORK else NODE_EDITABLE_FIELDS)
     if unknown:
-        raise ApplicationError(f"These fields are not edited here: {', '.join(sorted(unknown))}.", code="read_only")
+        raise ApplicationError(
+            _("These fields are not edited here: %(join)s.") % {"join": ", ".join(sorted(unknown))}, code="read_only"
+        )
     cleaned = {field: value.strip() if isinstance(value, str) else value for field, value in changes.items()}
     diff = changes_apply(node, cleaned)
     if not diff:
@@ -337,7 +340,7 @@ def node_update(*, node: RemixNode, editor: User, **changes: Any) -> RemixNode:
     locked = RemixNode.objects.select_for_update().get(pk=node.pk)
     if locked.layer == Layer.FORK:
         raise ApplicationError(
-            "Forks belong to their creators: editors can only reject or unpublish them.",
+            _("Forks belong to their creators: editors can only reject or unpublish them."),
             code="fork_read_only",
             status_code=403,
         )

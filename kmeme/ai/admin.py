@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib import admin, messages
+from django.utils.translation import gettext as _
 
 from kmeme.ai.budget import budget_month_spend
 from kmeme.ai.circuit import PROVIDERS, circuit_state
@@ -27,10 +28,20 @@ class AICallAdmin(admin.ModelAdmin):
     def changelist_view(self, request, extra_context=None):
         # The state of the spend and the providers, where operators look at the ledger.
         spent, cap = budget_month_spend(), settings.LLM_MONTHLY_CAP
-        self.message_user(request, f"This month: ${spent:.2f} of the ${cap:.2f} cap spent or reserved.", messages.INFO)
+        self.message_user(
+            request,
+            _("This month: $%(spent)s of the $%(cap)s cap spent or reserved.")
+            % {"spent": f"{spent:.2f}", "cap": f"{cap:.2f}"},
+            messages.INFO,
+        )
         for provider in PROVIDERS:
             state = circuit_state(provider=provider)
             level = messages.INFO if state["state"] == "closed" else messages.WARNING
             detail = f" until {state['open_until']}" if "open_until" in state else ""
-            self.message_user(request, f"{provider} circuit: {state['state']}{detail}.", level)
+            self.message_user(
+                request,
+                _("%(provider)s circuit: %(value)s%(detail)s.")
+                % {"provider": provider, "value": state["state"], "detail": detail},
+                level,
+            )
         return super().changelist_view(request, extra_context)

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class AiConfig(AppConfig):
@@ -6,7 +7,7 @@ class AiConfig(AppConfig):
 
     name = "kmeme.ai"
     label = "ai"
-    verbose_name = "AI providers"
+    verbose_name = gettext_lazy("AI providers")
 
     def ready(self) -> None:
         from kmeme.ai import checks  # noqa: F401, PLC0415 - registers the system checks once the apps are loaded

@@ -6,26 +6,27 @@ from decimal import Decimal
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy
 
 
 class AIProvider(models.TextChoices):
-    GEMINI = "gemini", "Google Gemini"
-    ANTHROPIC = "anthropic", "Anthropic Claude"
+    GEMINI = "gemini", gettext_lazy("Google Gemini")
+    ANTHROPIC = "anthropic", gettext_lazy("Anthropic Claude")
 
 
 class AIPurpose(models.TextChoices):
-    ANALYSIS = "analysis", "Video analysis"
-    BRIEF = "brief", "Remix brief"
-    EMBEDDING = "embedding", "Embedding"
+    ANALYSIS = "analysis", gettext_lazy("Video analysis")
+    BRIEF = "brief", gettext_lazy("Remix brief")
+    EMBEDDING = "embedding", gettext_lazy("Embedding")
 
 
 class AICallStatus(models.TextChoices):
-    RESERVED = "reserved", "Reserved (in flight)"
-    OK = "ok", "OK"
-    ERROR = "error", "Error"
-    REFUSED_BUDGET = "refused_budget", "Refused: over budget"
+    RESERVED = "reserved", gettext_lazy("Reserved (in flight)")
+    OK = "ok", gettext_lazy("OK")
+    ERROR = "error", gettext_lazy("Error")
+    REFUSED_BUDGET = "refused_budget", gettext_lazy("Refused: over budget")
     # Settled by the sweep (kmeme.ai.budget.budget_reservations_release): the call's process died or hung.
-    INTERRUPTED = "interrupted", "Interrupted (settled by the sweep)"
+    INTERRUPTED = "interrupted", gettext_lazy("Interrupted (settled by the sweep)")
 
 
 class AICall(models.Model):
@@ -64,7 +65,7 @@ class AICall(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        verbose_name = "AI call"
+        verbose_name = gettext_lazy("AI call")
         indexes = [models.Index(fields=["provider", "model", "created_at"], name="aicall_provider_month")]
         constraints = [models.CheckConstraint(condition=Q(cost_usd__gte=0), name="aicall_cost_not_negative")]
 

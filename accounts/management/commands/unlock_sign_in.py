@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from axes.models import AccessAttempt
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from accounts.lockout import sign_in_unlock
 from accounts.models import User
@@ -20,7 +21,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, email: str | None, ip: str | None, dry_run: bool, **options) -> None:
         if not email and not ip:
-            raise CommandError("Name an account (--email) and/or an address (--ip).")
+            raise CommandError(_("Name an account (--email) and/or an address (--ip)."))
         if dry_run:
             key = None
             if email:

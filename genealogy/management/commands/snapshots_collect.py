@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from genealogy.performance import node_snapshot_url, nodes_due_for_snapshot, performance_collect
 from kmeme.progress import progress
@@ -35,10 +36,13 @@ class Command(BaseCommand):
             limit=limit,
             batch_size=batch_size,
             max_wait_s=max_wait,
-            progress=lambda ids, total: progress(ids, total=total, label="Reading counters", stream=self.stderr),
+            progress=lambda ids, total: progress(ids, total=total, label=_("Reading counters"), stream=self.stderr),
         )
         for failure in report.failures:
             self.stderr.write(f"  failed node {failure.node_id} {failure.url}: {failure.code}: {failure.message}")
         self.stdout.write(report.summary)
         if report.failed:
-            raise CommandError(f"{report.failed} read(s) failed; see above and the performance tracking admin.")
+            raise CommandError(
+                _("%(failed)s read(s) failed; see above and the performance tracking admin.")
+                % {"failed": report.failed}
+            )

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from accounts.models import Role, User
 from accounts.services import user_create, user_password_set
@@ -21,7 +22,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, password_file: str, **options) -> None:
         if not settings.DEBUG:
-            raise CommandError("dev_admin only runs in development (DJANGO_DEBUG=true).")
+            raise CommandError(_("dev_admin only runs in development (DJANGO_DEBUG=true)."))
         path = Path(password_file)
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)

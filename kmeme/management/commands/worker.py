@@ -3,6 +3,7 @@
 import asyncio
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 from procrastinate.contrib.django import app
 from procrastinate.contrib.django.django_connector import DjangoConnector
 
@@ -30,9 +31,12 @@ class Command(BaseCommand):
     def handle(self, *args, queues: str, name: str, concurrency: int, **options) -> None:
         connector = app.connector
         if not isinstance(connector, DjangoConnector):
-            raise CommandError(f"The procrastinate app has an unexpected connector ({connector!r}).")
+            raise CommandError(
+                _("The procrastinate app has an unexpected connector (%(connector)s).")
+                % {"connector": f"{connector!r}"}
+            )
         if concurrency < 1:
-            raise CommandError("--concurrency must be at least 1.")
+            raise CommandError(_("--concurrency must be at least 1."))
         worker_options = {
             "queues": [q.strip() for q in queues.split(",") if q.strip()] or None,
             "name": name,

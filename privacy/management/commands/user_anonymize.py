@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from kmeme.errors import ApplicationError
@@ -14,7 +15,7 @@ from privacy.anonymize import user_anonymize
 def user_lookup(key: str) -> User:
     user = User.objects.filter(pk=int(key)).first() if key.isdigit() else User.objects.filter(email__iexact=key).first()
     if user is None:
-        raise CommandError(f"No user {key!r} (give an email address or an id).")
+        raise CommandError(_("No user %(key)s (give an email address or an id).") % {"key": f"{key!r}"})
     return user
 
 

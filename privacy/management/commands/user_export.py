@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 from accounts.services import audit_log_record
 from kmeme.progress import progress
@@ -29,10 +30,10 @@ class Command(BaseCommand):
         user = user_lookup(options["user"])
         out = Path(options["out"])
         if out.is_dir():
-            raise CommandError(f"{out} is a folder; give a file name.")
+            raise CommandError(_("%(out)s is a folder; give a file name.") % {"out": out})
         if not out.parent.is_dir():
-            raise CommandError(f"{out.parent} does not exist.")
-        bar = iter(progress(STEPS, total=len(STEPS), label="Exporting", stream=self.stderr))
+            raise CommandError(_("%(parent)s does not exist.") % {"parent": out.parent})
+        bar = iter(progress(STEPS, total=len(STEPS), label=_("Exporting"), stream=self.stderr))
         # Written beside the target and renamed at the end: a failure never leaves half an archive under its name.
         fd, partial = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
         try:
@@ -42,7 +43,7 @@ class Command(BaseCommand):
         except BaseException:
             Path(partial).unlink(missing_ok=True)
             raise
-        for _ in bar:  # draw the bar to its end
+        for _step in bar:  # draw the bar to its end
             pass
         size = out.stat().st_size
         audit_log_record(

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from django.core.serializers.json import DjangoJSONEncoder
+from django.utils.translation import gettext as _
 
 from kmeme.progress import progress
 from remix.models import RemixBrief
@@ -27,8 +28,8 @@ class Command(BaseCommand):
         if not total:
             known = sorted(set(RemixBrief.objects.exclude(prompt_version="").values_list("prompt_version", flat=True)))
             raise CommandError(
-                f"No decided brief was written with {prompt!r}. "
-                f"Prompt versions with briefs: {', '.join(known) or 'none'}."
+                _("No decided brief was written with %(prompt)s. Prompt versions with briefs: %(value)s.")
+                % {"prompt": f"{prompt!r}", "value": ", ".join(known) or "none"}
             )
         counts = {"approved": 0, "rejected": 0, "sent_back": 0}
         target = None if out == "-" else Path(out)
@@ -37,7 +38,7 @@ class Command(BaseCommand):
             handle = self.stdout if target is None else partial.open("w", encoding="utf-8")
             try:
                 rows = corrections(prompt_version=prompt)
-                for row in progress(rows, total=total, label="Exporting corrections", stream=self.stderr):
+                for row in progress(rows, total=total, label=_("Exporting corrections"), stream=self.stderr):
                     handle.write(json.dumps(row, ensure_ascii=False, cls=DjangoJSONEncoder) + "\n")
                     counts[row["decision"]] += 1
             finally:
@@ -48,7 +49,7 @@ class Command(BaseCommand):
         except OSError as exc:
             if partial is not None and partial.exists():
                 partial.unlink()
-            raise CommandError(f"Could not write {out}: {exc}") from exc
+            raise CommandError(_("Could not write %(out)s: %(exc)s") % {"out": out, "exc": exc}) from exc
         where = "standard output" if target is None else str(target)
         self.stderr.write(
             f"{sum(counts.values())} correction(s) of {prompt} written to {where}: {counts['approved']} approved, "

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from kmeme.progress import progress
 from remix.cache import recipes_most_read
@@ -26,7 +27,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, limit: int, top: int, dry_run: bool, **options) -> None:
         if limit < 1 or top < 1:
-            raise CommandError("--limit and --top must be at least 1.")
+            raise CommandError(_("--limit and --top must be at least 1."))
         nodes = nodes_needing_brief(limit=limit)
         if dry_run:
             ranked = recipes_most_read(top=top)
@@ -36,7 +37,7 @@ class Command(BaseCommand):
             return
         briefs = briefs_pregenerate(
             nodes=nodes,
-            each=lambda items: progress(items, total=len(nodes), label="Writing briefs", stream=self.stderr),
+            each=lambda items: progress(items, total=len(nodes), label=_("Writing briefs"), stream=self.stderr),
         )
         for line in briefs.failed:
             self.stderr.write(f"  failed {line}")
@@ -44,4 +45,4 @@ class Command(BaseCommand):
         self.stdout.write(briefs.line())
         self.stdout.write(warmed.line())
         if briefs.failed:
-            raise CommandError(f"{len(briefs.failed)} brief(s) could not be written.")
+            raise CommandError(_("%(len)s brief(s) could not be written.") % {"len": len(briefs.failed)})

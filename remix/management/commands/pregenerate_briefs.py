@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from kmeme.progress import progress
 from remix.pregenerate import BRIEFS_PER_NIGHT, briefs_pregenerate, nodes_needing_brief
@@ -17,7 +18,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, limit: int, dry_run: bool, **options) -> None:
         if limit < 1:
-            raise CommandError("--limit must be at least 1.")
+            raise CommandError(_("--limit must be at least 1."))
         nodes = nodes_needing_brief(limit=limit)
         if dry_run:
             for node in nodes:
@@ -26,10 +27,10 @@ class Command(BaseCommand):
             return
         done = briefs_pregenerate(
             nodes=nodes,
-            each=lambda items: progress(items, total=len(nodes), label="Writing briefs", stream=self.stderr),
+            each=lambda items: progress(items, total=len(nodes), label=_("Writing briefs"), stream=self.stderr),
         )
         for line in done.failed:
             self.stderr.write(f"  failed {line}")
         self.stdout.write(done.line())
         if done.failed:
-            raise CommandError(f"{len(done.failed)} brief(s) could not be written.")
+            raise CommandError(_("%(len)s brief(s) could not be written.") % {"len": len(done.failed)})

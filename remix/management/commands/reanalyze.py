@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from kmeme.errors import ApplicationError
 from kmeme.progress import progress
@@ -24,14 +25,14 @@ class Command(BaseCommand):
             nodes = list(RemixNode.objects.filter(public_id__in=node))
             missing = set(node) - {str(n.public_id) for n in nodes}
             if missing:
-                raise CommandError(f"No node with public id: {', '.join(sorted(missing))}")
+                raise CommandError(_("No node with public id: %(join)s") % {"join": ", ".join(sorted(missing))})
         if dry_run:
             for item in nodes:
                 self.stdout.write(f"would re-analyse {item.public_id}  {item.status:<13} {item.title}")
             self.stdout.write(f"Dry run: {len(nodes)} node(s) would be re-analysed; nothing changed.")
             return
         queued, refused = 0, []
-        for item in progress(nodes, total=len(nodes), label="Queueing", stream=self.stderr):
+        for item in progress(nodes, total=len(nodes), label=_("Queueing"), stream=self.stderr):
             try:
                 node_analysis_start(node=item, actor=None, reason="reanalyze command")
                 queued += 1
@@ -41,4 +42,4 @@ class Command(BaseCommand):
             self.stderr.write(f"  refused {line}")
         self.stdout.write(f"Queued {queued} node(s) for analysis; {len(refused)} refused.")
         if refused and not queued:
-            raise CommandError("Nothing could be queued.")
+            raise CommandError(_("Nothing could be queued."))

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from kmeme.ai.embeddings import PROVIDERS, embeddings_provider
 from kmeme.ai.types import ProviderUnavailable
@@ -26,13 +27,17 @@ class Command(BaseCommand):
 
     def handle(self, *args, provider: str | None, only_missing: bool, batch: int, dry_run: bool, **options) -> None:
         if batch < 1:
-            raise CommandError("--batch must be at least 1.")
+            raise CommandError(_("--batch must be at least 1."))
         configured = embeddings_provider()
         kind = provider or configured
         if kind != configured:
             raise CommandError(
-                f"EMBEDDINGS_PROVIDER is '{configured}': the table holds {configured} embeddings, and {kind} "
-                f"ones would not be comparable with them. Set EMBEDDINGS_PROVIDER={kind}, then rebuild every node."
+                _(
+                    "EMBEDDINGS_PROVIDER is '%(configured)s': the table holds %(configured)s "
+                    "embeddings, and %(kind)s ones would not be comparable with them. Set "
+                    "EMBEDDINGS_PROVIDER=%(kind)s, then rebuild every node."
+                )
+                % {"configured": configured, "kind": kind}
             )
         nodes = nodes_for_embedding().order_by("pk")
         if only_missing:
@@ -48,7 +53,9 @@ class Command(BaseCommand):
         embedded, failed, errors = 0, 0, []
         last_pk = 0
         batches = -(-total // batch)
-        for _ in progress(range(batches), total=batches, label=f"Embedding ({kind})", stream=self.stderr):
+        for _batch in progress(
+            range(batches), total=batches, label=_("Embedding (%(kind)s)") % {"kind": kind}, stream=self.stderr
+        ):
             # Keyset pages: bounded memory, and rows embedded meanwhile (--only-missing) are not skipped over.
             chunk = list(nodes.filter(pk__gt=last_pk)[:batch])
             if not chunk:
@@ -64,4 +71,7 @@ class Command(BaseCommand):
             self.stderr.write(f"  failed {line}")
         self.stdout.write(f"Embedded {embedded} of {total} node(s) {scope} with {kind} embeddings; {failed} failed.")
         if failed:
-            raise CommandError(f"{failed} node(s) could not be embedded and kept what they had; run the command again.")
+            raise CommandError(
+                _("%(failed)s node(s) could not be embedded and kept what they had; run the command again.")
+                % {"failed": failed}
+            )

@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from kmeme.ai.budget import budget_month_spend, month_start
 from kmeme.ai.selectors import ai_spend_by_model
@@ -22,7 +23,9 @@ class Command(BaseCommand):
             try:
                 at = timezone.make_aware(datetime.strptime(month + "-01", "%Y-%m-%d"))
             except ValueError as exc:
-                raise CommandError(f"--month must look like 2026-11, not {month!r}") from exc
+                raise CommandError(
+                    _("--month must look like 2026-11, not %(month)s") % {"month": f"{month!r}"}
+                ) from exc
         else:
             at = timezone.now()
         start = month_start(at)
