@@ -7,6 +7,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -49,7 +50,7 @@ class UserAdmin(DjangoUserAdmin):
             request,
             ngettext("%d account unlocked.", "%d accounts unlocked.", len(unlocked)) % len(unlocked)
             if unlocked
-            else "None of these accounts was locked.",
+            else _("None of these accounts was locked."),
             messages.SUCCESS if unlocked else messages.INFO,
         )
 

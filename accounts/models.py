@@ -49,17 +49,24 @@ class User(AbstractUser):
     """A person: logs in by email (admin) or Firebase token (API)."""
 
     username = None  # type: ignore[assignment]
-    email = models.EmailField("email address", unique=True)
-    display_name = models.CharField(max_length=80, blank=True)
-    firebase_uid = models.CharField(max_length=128, unique=True, null=True, blank=True)
-    role = models.CharField(max_length=16, choices=Role.choices, default=Role.CREATOR, db_index=True)
-    anonymized_at = models.DateTimeField(null=True, blank=True, editable=False)
+    email = models.EmailField(gettext_lazy("email address"), unique=True)
+    display_name = models.CharField(max_length=80, blank=True, verbose_name=gettext_lazy("display name"))
+    firebase_uid = models.CharField(
+        max_length=128, unique=True, null=True, blank=True, verbose_name=gettext_lazy("firebase uid")
+    )
+    role = models.CharField(
+        max_length=16, choices=Role.choices, default=Role.CREATOR, db_index=True, verbose_name=gettext_lazy("role")
+    )
+    anonymized_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=gettext_lazy("anonymized at")
+    )
     # The admin's language for this person (the switch in its header); empty: the browser's (Accept-Language).
     language = models.CharField(
         max_length=8,
         blank=True,
         choices=settings.LANGUAGES,
         help_text=gettext_lazy("The admin's language for this person; empty: the browser's."),
+        verbose_name=gettext_lazy("language"),
     )
 
     USERNAME_FIELD = "email"
@@ -69,6 +76,8 @@ class User(AbstractUser):
     objects = UserManager()
 
     class Meta:
+        verbose_name = gettext_lazy("user")
+        verbose_name_plural = gettext_lazy("users")
         ordering = ["email"]
         constraints = [
             models.UniqueConstraint(Lower("email"), name="user_email_ci_unique"),
@@ -93,13 +102,17 @@ class ConsentKind(models.TextChoices):
 class Consent(models.Model):
     """One consent decision. New decisions are new rows: the history is never overwritten."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="consents")
-    kind = models.CharField(max_length=16, choices=ConsentKind.choices)
-    granted = models.BooleanField()
-    terms_version = models.CharField(max_length=32)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="consents", verbose_name=gettext_lazy("user")
+    )
+    kind = models.CharField(max_length=16, choices=ConsentKind.choices, verbose_name=gettext_lazy("kind"))
+    granted = models.BooleanField(verbose_name=gettext_lazy("granted"))
+    terms_version = models.CharField(max_length=32, verbose_name=gettext_lazy("terms version"))
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=gettext_lazy("created at"))
 
     class Meta:
+        verbose_name = gettext_lazy("consent")
+        verbose_name_plural = gettext_lazy("consents")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["user", "kind", "-created_at"], name="consent_user_kind_latest")]
 
@@ -116,18 +129,33 @@ class AuditLog(models.Model):
     names, Firebase uids, IP addresses — in its `AuditPersonal` side row, which anonymization deletes."""
 
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=gettext_lazy("actor"),
     )
-    action = models.CharField(max_length=64, db_index=True)
-    target_type = models.CharField(max_length=64, blank=True, help_text=gettext_lazy("app_label.model of the target"))
-    target_id = models.CharField(max_length=64, blank=True)
-    target_repr = models.CharField(max_length=200, blank=True)
+    action = models.CharField(max_length=64, db_index=True, verbose_name=gettext_lazy("action"))
+    target_type = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text=gettext_lazy("app_label.model of the target"),
+        verbose_name=gettext_lazy("target type"),
+    )
+    target_id = models.CharField(max_length=64, blank=True, verbose_name=gettext_lazy("target id"))
+    target_repr = models.CharField(max_length=200, blank=True, verbose_name=gettext_lazy("target repr"))
     details = models.JSONField(
-        default=dict, blank=True, help_text=gettext_lazy("Personal values read PERSONAL; see the side row.")
+        default=dict,
+        blank=True,
+        help_text=gettext_lazy("Personal values read PERSONAL; see the side row."),
+        verbose_name=gettext_lazy("details"),
     )
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=gettext_lazy("created at"))
 
     class Meta:
+        verbose_name = gettext_lazy("audit log")
+        verbose_name_plural = gettext_lazy("audit logs")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["target_type", "target_id", "-created_at"], name="audit_target_latest")]
 
@@ -158,12 +186,23 @@ class AuditPersonal(models.Model):
     Unlike the log itself it may be deleted — by anonymization, for every record whose subject (the user the
     record is about, else its actor) is the person forgotten, or whose values mention their email."""
 
-    entry = models.OneToOneField(AuditLog, on_delete=models.PROTECT, primary_key=True, related_name="personal")
-    subject = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    entry = models.OneToOneField(
+        AuditLog,
+        on_delete=models.PROTECT,
+        primary_key=True,
+        related_name="personal",
+        verbose_name=gettext_lazy("entry"),
     )
-    ip = models.GenericIPAddressField(null=True, blank=True)
-    details = models.JSONField(default=dict, blank=True)
+    subject = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=gettext_lazy("subject"),
+    )
+    ip = models.GenericIPAddressField(null=True, blank=True, verbose_name=gettext_lazy("ip"))
+    details = models.JSONField(default=dict, blank=True, verbose_name=gettext_lazy("details"))
 
     class Meta:
         verbose_name = gettext_lazy("audit record's personal details")
@@ -183,28 +222,56 @@ class Upload(models.Model):
     """A video a user uploads straight to media storage (a presigned S3 POST, or the project's own signed URL in
     local development), then confirms. Only its owner may read or use it (accounts.uploads)."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="uploads")
+    public_id = models.UUIDField(
+        default=uuid.uuid4, unique=True, editable=False, verbose_name=gettext_lazy("public id")
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="uploads", verbose_name=gettext_lazy("owner")
+    )
     key = models.CharField(
-        max_length=512, unique=True, editable=False, help_text=gettext_lazy("user_content/{user}/{uuid}/{name}")
+        max_length=512,
+        unique=True,
+        editable=False,
+        help_text=gettext_lazy("user_content/{user}/{uuid}/{name}"),
+        verbose_name=gettext_lazy("key"),
     )
-    original_filename = models.CharField(max_length=255, blank=True, editable=False)
+    original_filename = models.CharField(
+        max_length=255, blank=True, editable=False, verbose_name=gettext_lazy("original filename")
+    )
     filename = models.CharField(
-        max_length=120, editable=False, help_text=gettext_lazy("The sanitised name the key ends with.")
+        max_length=120,
+        editable=False,
+        help_text=gettext_lazy("The sanitised name the key ends with."),
+        verbose_name=gettext_lazy("filename"),
     )
-    content_type = models.CharField(max_length=64, editable=False)
+    content_type = models.CharField(max_length=64, editable=False, verbose_name=gettext_lazy("content type"))
     size = models.PositiveBigIntegerField(
-        editable=False, help_text=gettext_lazy("Declared by the client; the policy enforces it.")
+        editable=False,
+        help_text=gettext_lazy("Declared by the client; the policy enforces it."),
+        verbose_name=gettext_lazy("size"),
     )
     status = models.CharField(
-        max_length=16, choices=UploadStatus.choices, default=UploadStatus.PENDING, db_index=True, editable=False
+        max_length=16,
+        choices=UploadStatus.choices,
+        default=UploadStatus.PENDING,
+        db_index=True,
+        editable=False,
+        verbose_name=gettext_lazy("status"),
     )
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    expires_at = models.DateTimeField(editable=False, help_text=gettext_lazy("When the upload URL stops working."))
-    uploaded_at = models.DateTimeField(null=True, blank=True, editable=False)
-    actual_size = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=gettext_lazy("created at"))
+    expires_at = models.DateTimeField(
+        editable=False,
+        help_text=gettext_lazy("When the upload URL stops working."),
+        verbose_name=gettext_lazy("expires at"),
+    )
+    uploaded_at = models.DateTimeField(null=True, blank=True, editable=False, verbose_name=gettext_lazy("uploaded at"))
+    actual_size = models.PositiveBigIntegerField(
+        null=True, blank=True, editable=False, verbose_name=gettext_lazy("actual size")
+    )
 
     class Meta:
+        verbose_name = gettext_lazy("upload")
+        verbose_name_plural = gettext_lazy("uploads")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["owner", "status", "-expires_at"], name="upload_owner_pending")]
         constraints = [models.CheckConstraint(condition=models.Q(size__gte=1), name="upload_size_positive")]

@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp.qr import write_qrcode_image
@@ -35,7 +36,7 @@ class OtpTokenForm(forms.Form):
         label=gettext_lazy("Code from your authenticator app"),
         min_length=6,
         max_length=8,
-        validators=[RegexValidator(r"^[0-9]+$", "Enter the digits only.")],
+        validators=[RegexValidator(r"^[0-9]+$", gettext_lazy("Enter the digits only."))],
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}),
     )
 
@@ -86,7 +87,7 @@ def second_factor_view(request: HttpRequest, *, admin_site: AdminSite) -> HttpRe
 
     context = {
         **admin_site.each_context(request),
-        "title": "Two-factor sign-in",
+        "title": _("Two-factor sign-in"),
         "is_nav_sidebar_enabled": False,  # the pending session may not open the pages it would list
         "mode": mode,
         "form": form,

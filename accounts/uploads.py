@@ -193,9 +193,9 @@ def upload_for_token(*, upload_id: uuid.UUID, token: str) -> Upload:
     try:
         claims = signing.loads(token, salt=_TOKEN_SALT, max_age=settings.UPLOAD_URL_TTL_S)
     except signing.SignatureExpired as exc:
-        raise _refuse("This upload URL has expired: start a new upload.", "upload_url_expired", 403) from exc
+        raise _refuse(_("This upload URL has expired: start a new upload."), "upload_url_expired", 403) from exc
     except signing.BadSignature as exc:
-        raise _refuse("This upload URL is not valid.", "upload_url_invalid", 403) from exc
+        raise _refuse(_("This upload URL is not valid."), "upload_url_invalid", 403) from exc
     upload = Upload.objects.filter(public_id=upload_id).first()
     if (
         upload is None
@@ -203,9 +203,9 @@ def upload_for_token(*, upload_id: uuid.UUID, token: str) -> Upload:
         or claims.get("u") != str(upload_id)
         or claims.get("k") != upload.key
     ):
-        raise _refuse("This upload URL is not valid.", "upload_url_invalid", 403)
+        raise _refuse(_("This upload URL is not valid."), "upload_url_invalid", 403)
     if upload.expires_at <= timezone.now():
-        raise _refuse("This upload URL has expired: start a new upload.", "upload_url_expired", 403)
+        raise _refuse(_("This upload URL has expired: start a new upload."), "upload_url_expired", 403)
     return upload
 
 
@@ -215,18 +215,20 @@ def upload_receive(*, upload: Upload, content_type: str, content_length: int | N
     `upload_too_large`, 400 `upload_incomplete`), streamed in 1 MiB chunks. Nothing is kept from a refused body.
     Precondition: `upload` came from upload_for_token."""
     if upload.status != UploadStatus.PENDING:
-        raise _refuse("This upload URL was used already.", "upload_url_used", 409)
+        raise _refuse(_("This upload URL was used already."), "upload_url_used", 409)
     if content_type.split(";", 1)[0].strip().lower() != upload.content_type:
         raise _refuse(
-            f"This upload URL takes {upload.content_type} only.", "upload_type_mismatch", expected=upload.content_type
+            _("This upload URL takes %(content_type)s only.") % {"content_type": upload.content_type},
+            "upload_type_mismatch",
+            expected=upload.content_type,
         )
     if content_length is None:
-        raise _refuse("Send the file with a Content-Length header.", "length_required", 411)
+        raise _refuse(_("Send the file with a Content-Length header."), "length_required", 411)
     if content_length > upload.size:
-        raise _refuse("The file is larger than the size declared.", "upload_too_large", 413, max_bytes=upload.size)
+        raise _refuse(_("The file is larger than the size declared."), "upload_too_large", 413, max_bytes=upload.size)
     claim = f"upload-content:{upload.pk}"
     if not cache.add(claim, 1, timeout=settings.UPLOAD_URL_TTL_S) or _storage().exists(upload.key):
-        raise _refuse("This upload URL was used already.", "upload_url_used", 409)
+        raise _refuse(_("This upload URL was used already."), "upload_url_used", 409)
     try:
         received = _store_stream(upload=upload, stream=stream)
     except Exception:
@@ -242,18 +244,21 @@ def _store_stream(*, upload: Upload, stream: IO[bytes]) -> Upload:
             received += len(chunk)
             if received > upload.size:
                 raise _refuse(
-                    "The file is larger than the size declared.", "upload_too_large", 413, max_bytes=upload.size
+                    _("The file is larger than the size declared."), "upload_too_large", 413, max_bytes=upload.size
                 )
             buffer.write(chunk)
         if received != upload.size:
             raise _refuse(
-                "The file is smaller than the size declared.", "upload_incomplete", size=upload.size, received=received
+                _("The file is smaller than the size declared."),
+                "upload_incomplete",
+                size=upload.size,
+                received=received,
             )
         buffer.seek(0)
         name = _storage().save(upload.key, File(buffer, name=upload.filename))
     if name != upload.key:  # another request stored it first (the storage renamed ours): keep theirs only
         _storage().delete(name)
-        raise _refuse("This upload URL was used already.", "upload_url_used", 409)
+        raise _refuse(_("This upload URL was used already."), "upload_url_used", 409)
     return upload
 
 
@@ -282,22 +287,22 @@ def upload_confirm(*, upload: Upload, user: User) -> Upload:
     audited; confirming again answers the same. Precondition: `user` owns `upload` (the API looks it up so)."""
     locked = Upload.objects.select_for_update().get(pk=upload.pk)
     if locked.owner_id != user.pk:
-        raise _refuse("No such upload.", "not_found", 404)
+        raise _refuse(_("No such upload."), "not_found", 404)
     if locked.status == UploadStatus.UPLOADED:
         return locked
     if locked.status == UploadStatus.EXPIRED:
-        raise _refuse("This upload expired before it was completed: start a new one.", "upload_expired", 409)
+        raise _refuse(_("This upload expired before it was completed: start a new one."), "upload_expired", 409)
     try:
         facts = _object_facts(upload=locked)
     except (ClientError, BotoCoreError) as exc:
-        raise _refuse("Media storage could not be asked; try again.", "storage_unavailable", 503) from exc
+        raise _refuse(_("Media storage could not be asked; try again."), "storage_unavailable", 503) from exc
     if facts is None:
-        raise _refuse("Nothing was uploaded to this upload's URL yet.", "upload_missing", 409)
+        raise _refuse(_("Nothing was uploaded to this upload's URL yet."), "upload_missing", 409)
     size, content_type = facts
     if size != locked.size or (content_type is not None and content_type != locked.content_type):
         _storage().delete(locked.key)
         raise _refuse(
-            "The stored file is not what was declared; it was deleted: upload it again.",
+            _("The stored file is not what was declared; it was deleted: upload it again."),
             "upload_mismatch",
             409,
             size=size,

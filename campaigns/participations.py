@@ -63,7 +63,9 @@ def _campaign_open(campaign: Campaign, now: datetime) -> None:
         )
     if not (campaign.starts_at <= now <= campaign.ends_at):
         raise ApplicationError(
-            "This campaign's window is closed." if now > campaign.ends_at else "This campaign has not started yet.",
+            _("This campaign's window is closed.")
+            if now > campaign.ends_at
+            else _("This campaign has not started yet."),
             code="campaign_window_closed",
             status_code=409,
             details={"starts_at": campaign.starts_at.isoformat(), "ends_at": campaign.ends_at.isoformat()},

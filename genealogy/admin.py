@@ -64,7 +64,7 @@ class NodePerformanceSnapshotAdmin(ReadOnlyAdmin):
             try:
                 text = upload.read().decode("utf-8-sig")
             except UnicodeDecodeError:
-                form.add_error("file", "The file is not UTF-8 text.")
+                form.add_error("file", _("The file is not UTF-8 text."))
             else:
                 try:
                     created = snapshots_import_csv(text=text, actor=request.user, filename=upload.name)
@@ -82,7 +82,7 @@ class NodePerformanceSnapshotAdmin(ReadOnlyAdmin):
                     return HttpResponseRedirect(reverse("admin:genealogy_nodeperformancesnapshot_changelist"))
         context = {
             **self.admin_site.each_context(request),
-            "title": "Import performance snapshots",
+            "title": _("Import performance snapshots"),
             "opts": self.model._meta,
             "form": form,
             "errors": errors,
@@ -99,7 +99,7 @@ class NodePerformanceSnapshotAdmin(ReadOnlyAdmin):
             raise PermissionDenied
         report = strategy_report_cached()
         labels = dict(CommerceCategory.choices)
-        tables = [("All categories", report.overall, _chart(report.overall))]
+        tables = [(_("All categories"), report.overall, _chart(report.overall))]
         for category, label in labels.items():
             table = report.for_category(category)
             if table.basis == "category":
@@ -107,7 +107,7 @@ class NodePerformanceSnapshotAdmin(ReadOnlyAdmin):
         fallback = [labels[c] for c in labels if report.for_category(c).basis != "category"]
         context = {
             **self.admin_site.each_context(request),
-            "title": "Which mutations spread best",
+            "title": _("Which mutations spread best"),
             "opts": self.model._meta,
             "tables": tables,
             "fallback": fallback,

@@ -18,30 +18,56 @@ class NodePerformanceSnapshot(models.Model):
 
     A counter is NULL when the platform does not expose it (hidden likes are not zero likes)."""
 
-    node = models.ForeignKey("remix.RemixNode", on_delete=models.CASCADE, related_name="snapshots")
-    captured_at = models.DateTimeField(db_index=True)
+    node = models.ForeignKey(
+        "remix.RemixNode", on_delete=models.CASCADE, related_name="snapshots", verbose_name=gettext_lazy("node")
+    )
+    captured_at = models.DateTimeField(db_index=True, verbose_name=gettext_lazy("captured at"))
     views = models.PositiveBigIntegerField(
-        null=True, blank=True, help_text=gettext_lazy("Empty: the platform does not show it.")
+        null=True,
+        blank=True,
+        help_text=gettext_lazy("Empty: the platform does not show it."),
+        verbose_name=gettext_lazy("views"),
     )
     likes = models.PositiveBigIntegerField(
-        null=True, blank=True, help_text=gettext_lazy("Empty: the platform does not show it.")
+        null=True,
+        blank=True,
+        help_text=gettext_lazy("Empty: the platform does not show it."),
+        verbose_name=gettext_lazy("likes"),
     )
     comments = models.PositiveBigIntegerField(
-        null=True, blank=True, help_text=gettext_lazy("Empty: the platform does not show it.")
+        null=True,
+        blank=True,
+        help_text=gettext_lazy("Empty: the platform does not show it."),
+        verbose_name=gettext_lazy("comments"),
     )
     shares = models.PositiveBigIntegerField(
-        null=True, blank=True, help_text=gettext_lazy("Empty: the platform does not show it.")
+        null=True,
+        blank=True,
+        help_text=gettext_lazy("Empty: the platform does not show it."),
+        verbose_name=gettext_lazy("shares"),
     )
-    source = models.CharField(max_length=16, choices=SnapshotSource.choices, default=SnapshotSource.YTDLP)
+    source = models.CharField(
+        max_length=16, choices=SnapshotSource.choices, default=SnapshotSource.YTDLP, verbose_name=gettext_lazy("source")
+    )
     source_url = models.URLField(
-        max_length=2048, blank=True, help_text=gettext_lazy("The video page the counters were read from.")
+        max_length=2048,
+        blank=True,
+        help_text=gettext_lazy("The video page the counters were read from."),
+        verbose_name=gettext_lazy("source url"),
     )
     imported_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=gettext_lazy("imported by"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=gettext_lazy("created at"))
 
     class Meta:
+        verbose_name = gettext_lazy("node performance snapshot")
+        verbose_name_plural = gettext_lazy("node performance snapshots")
         ordering = ["node", "-captured_at"]
         get_latest_by = "captured_at"
         permissions = [("import_nodeperformancesnapshot", "Can import performance snapshots from a CSV file")]
@@ -54,7 +80,7 @@ class NodePerformanceSnapshot(models.Model):
                 | Q(shares__isnull=False),
                 name="snapshot_has_a_count",
                 violation_error_code="snapshot_empty",
-                violation_error_message="A snapshot needs at least one count.",
+                violation_error_message=gettext_lazy("A snapshot needs at least one count."),
             ),
         ]
 
@@ -68,15 +94,22 @@ class NodePerformanceTracking(models.Model):
 
     Written only by genealogy.performance; shown read-only in the admin so failing URLs are visible."""
 
-    node = models.OneToOneField("remix.RemixNode", on_delete=models.CASCADE, related_name="performance_tracking")
-    last_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    last_success_at = models.DateTimeField(null=True, blank=True)
-    last_url = models.URLField(max_length=2048, blank=True)
-    last_error_code = models.CharField(max_length=32, blank=True)
-    last_error = models.TextField(blank=True)
-    consecutive_failures = models.PositiveIntegerField(default=0)
-    attempts = models.PositiveIntegerField(default=0)
-    updated_at = models.DateTimeField(auto_now=True)
+    node = models.OneToOneField(
+        "remix.RemixNode",
+        on_delete=models.CASCADE,
+        related_name="performance_tracking",
+        verbose_name=gettext_lazy("node"),
+    )
+    last_attempt_at = models.DateTimeField(
+        null=True, blank=True, db_index=True, verbose_name=gettext_lazy("last attempt at")
+    )
+    last_success_at = models.DateTimeField(null=True, blank=True, verbose_name=gettext_lazy("last success at"))
+    last_url = models.URLField(max_length=2048, blank=True, verbose_name=gettext_lazy("last url"))
+    last_error_code = models.CharField(max_length=32, blank=True, verbose_name=gettext_lazy("last error code"))
+    last_error = models.TextField(blank=True, verbose_name=gettext_lazy("last error"))
+    consecutive_failures = models.PositiveIntegerField(default=0, verbose_name=gettext_lazy("consecutive failures"))
+    attempts = models.PositiveIntegerField(default=0, verbose_name=gettext_lazy("attempts"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=gettext_lazy("updated at"))
 
     class Meta:
         verbose_name = gettext_lazy("performance tracking")
@@ -102,15 +135,29 @@ class LineageClosure(models.Model):
     # No foreign-key constraints or single-column indexes: the triggers keep the rows in step with the edges, and
     # the primary key and `closure_descendants` lead with each column.
     descendant = models.ForeignKey(
-        "remix.RemixNode", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+        "remix.RemixNode",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+        verbose_name=gettext_lazy("descendant"),
     )
     ancestor = models.ForeignKey(
-        "remix.RemixNode", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+        "remix.RemixNode",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+        verbose_name=gettext_lazy("ancestor"),
     )
-    depth = models.PositiveIntegerField(help_text=gettext_lazy("The length of the shortest path from the ancestor."))
-    descendant_published = models.BooleanField()
+    depth = models.PositiveIntegerField(
+        help_text=gettext_lazy("The length of the shortest path from the ancestor."), verbose_name=gettext_lazy("depth")
+    )
+    descendant_published = models.BooleanField(verbose_name=gettext_lazy("descendant published"))
 
     class Meta:
+        verbose_name = gettext_lazy("lineage closure")
+        verbose_name_plural = gettext_lazy("lineage closures")
         db_table = "genealogy_lineage_closure"
         default_permissions = ()
         indexes = [

@@ -25,6 +25,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.cache import add_never_cache_headers
 from django.utils.html import escape
+from django.utils.translation import gettext as _
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import exceptions
@@ -131,7 +132,7 @@ def _error_response(exc: Exception, context: dict[str, Any]) -> Response | None:
         return response  # an unexpected exception: a 500, reported to Sentry by Django
 
     if isinstance(exc, exceptions.ValidationError):
-        message = "The request has invalid fields; see details."
+        message = _("The request has invalid fields; see details.")
         details: Any = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
     else:
         message = str(exc.detail.get("detail", exc.detail)) if isinstance(exc.detail, dict) else str(exc.detail)
@@ -144,13 +145,13 @@ def _error_response(exc: Exception, context: dict[str, Any]) -> Response | None:
 
 def json_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     return JsonResponse(
-        error_body(status_code=404, code="not_found", message="No such endpoint or object."), status=404
+        error_body(status_code=404, code="not_found", message=_("No such endpoint or object.")), status=404
     )
 
 
 def json_server_error(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
-        error_body(status_code=500, code="server_error", message="Something went wrong on our side; it was logged."),
+        error_body(status_code=500, code="server_error", message=_("Something went wrong on our side; it was logged.")),
         status=500,
     )
 
@@ -179,7 +180,7 @@ def unreachable_service(exc: BaseException | None) -> str | None:
     timeout) or with a connection-level one, and any InterfaceError; from redis-py, ConnectionError and TimeoutError
     (a ResponseError, which django-redis wraps the same way, is a bug and stays a 500).
     """
-    for _ in range(8):  # a cause chain is short; a cycle must not loop forever
+    for _step in range(8):  # a cause chain is short; a cycle must not loop forever
         if exc is None:
             return None
         if isinstance(exc, (RedisConnectionError, RedisTimeoutError)):
@@ -199,7 +200,8 @@ def service_unavailable_body(service: str) -> dict[str, Any]:
     return error_body(
         status_code=503,
         code="service_unavailable",
-        message=f"The service cannot reach {_SERVICE_NAMES.get(service, service)} right now; try again shortly.",
+        message=_("The service cannot reach %(get)s right now; try again shortly.")
+        % {"get": _SERVICE_NAMES.get(service, service)},
         details={"service": service, "retry_after_seconds": SERVICE_UNAVAILABLE_RETRY_AFTER_S},
     )
 

@@ -41,7 +41,7 @@ class PageNumberPagination(pagination.PageNumberPagination):
         except ValueError:
             size = 0
         if size < 1:
-            raise exceptions.ValidationError({self.page_size_query_param: ["A whole number from 1 is required."]})
+            raise exceptions.ValidationError({self.page_size_query_param: [_("A whole number from 1 is required.")]})
         return min(size, self.max_page_size)
 
     def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list | None:

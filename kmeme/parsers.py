@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
@@ -19,7 +20,9 @@ class JsonBodyRefused(ParseError):
     """A 400 `malformed_request` whose details say why (`reason`) and where (`at`, a dotted path or null)."""
 
     def __init__(self, refused: JsonRefused) -> None:
-        super().__init__(f"The JSON body is refused: {refused.message}", code="malformed_request")
+        super().__init__(
+            _("The JSON body is refused: %(message)s") % {"message": refused.message}, code="malformed_request"
+        )
         self.error_details = {"reason": refused.reason, "at": refused.at or None}
 
 

@@ -15,6 +15,8 @@ import math
 import re
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 # Deep enough for any document our API takes (a fork's free-form profile sits at level 2), far below where the
 # decoder, the JSON encoder or PostgreSQL's stack would give up.
 MAX_DEPTH = 32
@@ -50,9 +52,9 @@ def _path(parts: tuple[str | int, ...]) -> str:
 def text_check(text: str, *, at: str = "") -> None:
     """Refuse text PostgreSQL cannot store: a NUL character, or an unpaired surrogate (not encodable as UTF-8)."""
     if "\x00" in text:
-        raise JsonRefused("nul_character", "Text may not contain NUL characters (\\u0000).", at=at)
+        raise JsonRefused("nul_character", _("Text may not contain NUL characters (\\u0000)."), at=at)
     if not text.isascii() and _SURROGATE.search(text):
-        raise JsonRefused("lone_surrogate", "Text may not contain unpaired surrogates (\\ud800–\\udfff).", at=at)
+        raise JsonRefused("lone_surrogate", _("Text may not contain unpaired surrogates (\\ud800–\\udfff)."), at=at)
 
 
 def json_value_check(value: Any, *, max_depth: int = MAX_DEPTH) -> None:
@@ -65,15 +67,19 @@ def json_value_check(value: Any, *, max_depth: int = MAX_DEPTH) -> None:
             text_check(item, at=_path(path))
         elif isinstance(item, float):
             if not math.isfinite(item):
-                message = "Numbers must be finite (no NaN, Infinity or 1e999)."
+                message = _("Numbers must be finite (no NaN, Infinity or 1e999).")
                 raise JsonRefused("non_finite_number", message, at=_path(path))
         elif isinstance(item, dict | list):
             if depth >= max_depth:
-                raise JsonRefused("too_deep", f"JSON may nest at most {max_depth} levels deep.", at=_path(path))
+                raise JsonRefused(
+                    "too_deep",
+                    _("JSON may nest at most %(max_depth)s levels deep.") % {"max_depth": max_depth},
+                    at=_path(path),
+                )
             if isinstance(item, dict):
                 for key, child in item.items():
                     if not isinstance(key, str):
-                        raise JsonRefused("invalid_key", "Object keys must be strings.", at=_path(path))
+                        raise JsonRefused("invalid_key", _("Object keys must be strings."), at=_path(path))
                     text_check(key, at=_path((*path, key)) + " (the key)")
                     stack.append((child, depth + 1, (*path, key)))
             else:
@@ -96,13 +102,13 @@ def _too_deep(text: str, max_depth: int) -> bool:
 
 
 def _refuse_constant(name: str) -> float:
-    raise JsonRefused("non_finite_number", f"Numbers must be finite; {name} is not JSON.")
+    raise JsonRefused("non_finite_number", _("Numbers must be finite; %(name)s is not JSON.") % {"name": name})
 
 
 def _finite_float(literal: str) -> float:
     number = float(literal)
     if not math.isfinite(number):
-        raise JsonRefused("non_finite_number", f"The number {literal[:40]} is too large.")
+        raise JsonRefused("non_finite_number", _("The number %(value)s is too large.") % {"value": literal[:40]})
     return number
 
 
@@ -110,7 +116,9 @@ def _int(literal: str) -> int:
     try:
         return int(literal)
     except ValueError as exc:  # more digits than Python converts (sys.get_int_max_str_digits)
-        raise JsonRefused("number_too_large", f"The number {literal[:40]}… has too many digits.") from exc
+        raise JsonRefused(
+            "number_too_large", _("The number %(value)s… has too many digits.") % {"value": literal[:40]}
+        ) from exc
 
 
 def json_loads_strict(data: str | bytes, *, max_depth: int = MAX_DEPTH) -> Any:
@@ -119,12 +127,16 @@ def json_loads_strict(data: str | bytes, *, max_depth: int = MAX_DEPTH) -> Any:
         try:
             data = data.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise JsonRefused("encoding", "JSON must be encoded as UTF-8.") from exc
+            raise JsonRefused("encoding", _("JSON must be encoded as UTF-8.")) from exc
     if _too_deep(data, max_depth):
-        raise JsonRefused("too_deep", f"JSON may nest at most {max_depth} levels deep.")
+        raise JsonRefused("too_deep", _("JSON may nest at most %(max_depth)s levels deep.") % {"max_depth": max_depth})
     try:
         value = json.loads(data, parse_constant=_refuse_constant, parse_float=_finite_float, parse_int=_int)
     except json.JSONDecodeError as exc:
-        raise JsonRefused("syntax", f"Not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}.") from exc
+        raise JsonRefused(
+            "syntax",
+            _("Not valid JSON: %(msg)s at line %(lineno)s, column %(colno)s.")
+            % {"msg": exc.msg, "lineno": exc.lineno, "colno": exc.colno},
+        ) from exc
     json_value_check(value, max_depth=max_depth)
     return value

@@ -9,6 +9,7 @@ from django.contrib import admin
 from django.db import models
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.formats import number_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -33,7 +34,7 @@ class NodeAddForm(ServiceModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["title"].required = False
-        self.fields["title"].help_text = "Optional: the platform's name is used when empty."
+        self.fields["title"].help_text = _("Optional: the platform's name is used when empty.")
 
     def save_service(self, data: dict[str, Any]) -> RemixNode:
         node, job_id = node_submit(user=self.request.user, video_url=data["source_url"], title=data["title"])
@@ -92,7 +93,7 @@ class JobErrorFilter(admin.SimpleListFilter):
     parameter_name = "job"
 
     def lookups(self, request, model_admin):
-        return [("error", "Last run failed")]
+        return [("error", _("Last run failed"))]
 
     def queryset(self, request, queryset):
         return queryset.exclude(pipeline_error="") if self.value() == "error" else queryset
@@ -167,14 +168,20 @@ class RemixNodeAdmin(ReviewAdminMixin, ServiceAdmin):
     def probe_summary(self, obj: RemixNode) -> str:
         probe = obj.probe or {}
         if not probe:
-            return "Not measured yet." if obj.media_name == "" else "—"
+            return _("Not measured yet.") if obj.media_name == "" else "—"
         facts = [
-            ("Duration", f"{probe.get('duration_s', 0):.2f} s"),
-            ("Frame rate", f"{probe['fps']:.2f} fps" if probe.get("fps") else "—"),
-            ("Resolution", f"{probe.get('width')}x{probe.get('height')}" if probe.get("width") else "—"),
-            ("Audio", "yes" if probe.get("has_audio") else "no"),
-            ("Tempo", f"{probe['bpm']:.1f} BPM" if probe.get("bpm") else "no clear beat"),
-            ("Scene cuts", ", ".join(f"{k['t']:.2f} s" for k in probe.get("keyframes", [])) or "—"),
+            (_("Duration"), _("%(seconds)s s") % {"seconds": number_format(probe.get("duration_s", 0), 2)}),
+            (_("Frame rate"), _("%(fps)s fps") % {"fps": number_format(probe["fps"], 2)} if probe.get("fps") else "—"),
+            (_("Resolution"), f"{probe.get('width')}×{probe.get('height')}" if probe.get("width") else "—"),
+            (_("Audio"), _("yes") if probe.get("has_audio") else _("no")),
+            (_("Tempo"), f"{number_format(probe['bpm'], 1)} BPM" if probe.get("bpm") else _("no clear beat")),
+            (
+                _("Scene cuts"),
+                ", ".join(
+                    _("%(seconds)s s") % {"seconds": number_format(k["t"], 2)} for k in probe.get("keyframes", [])
+                )
+                or "—",
+            ),
         ]
         rows = format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", facts)
         return format_html('<table class="kmeme-probe">{}</table>', rows)

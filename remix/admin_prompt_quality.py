@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kmeme.admin_services import ReadOnlyAdmin
@@ -58,7 +59,7 @@ class BriefDecisionAdmin(ReadOnlyAdmin):
             window = "90"
         context = {
             **self.admin_site.each_context(request),
-            "title": "Prompt quality",
+            "title": _("Prompt quality"),
             "opts": self.model._meta,
             "rows": prompt_quality(days=WINDOWS[window]),
             "window": window,

@@ -152,7 +152,7 @@ class ReviewAdminMixin:
         try:
             pk = RemixNode._meta.pk.to_python(unquote(object_id))
         except ValidationError as exc:
-            raise Http404("No such node.") from exc
+            raise Http404(_("No such node.")) from exc
         node = get_object_or_404(RemixNode, pk=pk)
         action = request.POST.get("action", "")
         if action == "acquire":
@@ -166,7 +166,7 @@ class ReviewAdminMixin:
                 status_code=400,
                 code="validation_error",
                 message="`action` must be acquire, heartbeat or release.",
-                details={"action": ["Not one of acquire, heartbeat, release."]},
+                details={"action": [_("Not one of acquire, heartbeat, release.")]},
             )
             return JsonResponse(body, status=400)
         lock = review_locks.review_lock_get(node=node)
@@ -186,7 +186,7 @@ class ReviewAdminMixin:
         try:
             pk = RemixNode._meta.pk.to_python(unquote(object_id))
         except ValidationError as exc:  # not a node id at all: the same 404 as an id nobody has
-            raise Http404(f"No remix node with the id “{object_id}”.") from exc
+            raise Http404(_("No remix node with the id “%(object_id)s”.") % {"object_id": object_id}) from exc
         node = get_object_or_404(
             RemixNode.objects.select_related("owner").prefetch_related(
                 Prefetch(
@@ -220,7 +220,7 @@ class ReviewAdminMixin:
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": f"Review: {node.title}",
+            "title": _("Review: %(title)s") % {"title": node.title},
             "node": node,
             "video": video_embed(node),
             "analysis": next((a for a in analyses if a.provider != "probe"), analyses[0] if analyses else None),
@@ -300,7 +300,7 @@ class ReviewAdminMixin:
                 if action == "approve" and not forms["brief"].has_changed():
                     revision = self._posted_revision(request) or 0
                     review.brief_approve(brief=brief, editor=editor, expected_revision=revision)
-                    return self._done(request, node, f"Approved “{node.title}”.")
+                    return self._done(request, node, _("Approved “%(title)s”.") % {"title": node.title})
                 if not forms["brief"].is_valid():
                     messages.error(request, _("Some fields need attention; nothing was saved."))
                     return None
@@ -311,29 +311,38 @@ class ReviewAdminMixin:
                     return HttpResponseRedirect(request.path)
                 edits = forms["brief"].has_changed()
                 review.brief_approve(brief=brief, editor=editor, expected_revision=revision, content=content)
-                return self._done(request, node, f"Approved “{node.title}”" + (" with your edits." if edits else "."))
+                return self._done(
+                    request,
+                    node,
+                    (_("Approved “%(title)s” with your edits.") if edits else _("Approved “%(title)s”."))
+                    % {"title": node.title},
+                )
             if action in ("reject", "regenerate", "unpublish", "generate_brief"):
                 forms["reason"] = ReasonForm(request.POST, prefix="decision")
                 text = forms["reason"].data.get("decision-reason", "").strip()
                 revision = self._posted_revision(request) or None
                 if action == "reject":
                     review.brief_reject(brief=brief, editor=editor, reason=text, expected_revision=revision)
-                    return self._done(request, node, f"Rejected “{node.title}”.")
+                    return self._done(request, node, _("Rejected “%(title)s”.") % {"title": node.title})
                 if action == "regenerate":
                     review.brief_request_regeneration(
                         brief=brief, editor=editor, notes=text, expected_revision=revision
                     )
                     return self._done(
-                        request, node, f"A new brief for “{node.title}” is being written with your notes."
+                        request,
+                        node,
+                        _("A new brief for “%(title)s” is being written with your notes.") % {"title": node.title},
                     )
                 if action == "generate_brief":
                     review.brief_generate_for_review(node=node, editor=editor, notes=text)
-                    return self._done(request, node, f"A brief for “{node.title}” is being written.")
+                    return self._done(
+                        request, node, _("A brief for “%(title)s” is being written.") % {"title": node.title}
+                    )
                 review.node_unpublish(node=node, editor=editor, reason=text)
-                return self._done(request, node, f"“{node.title}” is no longer public.")
+                return self._done(request, node, _("“%(title)s” is no longer public.") % {"title": node.title})
             if action == "publish":
                 review.node_publish(node=node, editor=editor)
-                return self._done(request, node, f"Published “{node.title}”.")
+                return self._done(request, node, _("Published “%(title)s”.") % {"title": node.title})
             if action == "fill_analysis":
                 forms["analysis"] = ManualAnalysisForm(
                     request.POST, prefix="analysis", measured_duration_s=_measured(node)

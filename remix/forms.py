@@ -123,14 +123,15 @@ class BriefForm(ReviewForm):
                 name, *rest = [str(part) for part in error["loc"]] or ["__all__"]
                 where = ""
                 if name == "script" and rest and rest[0].isdigit():
-                    where = f"Beat {int(rest[0]) + 1}" + (f" ({rest[1]})" if len(rest) > 1 else "") + ": "
+                    where = _("Beat %(n)d") % {"n": int(rest[0]) + 1}
+                    where = f"{where} ({rest[1]}): " if len(rest) > 1 else f"{where}: "
                 elif name == "hashtags" and rest and rest[0].isdigit():
-                    where = f"Hashtag {int(rest[0]) + 1}: "
+                    where = _("Hashtag %(n)d: ") % {"n": int(rest[0]) + 1}
                 message = error["msg"].removeprefix("Value error, ")
                 self.add_error(name if name in self.fields else None, f"{where}{message}")
         banned = forbidden_words_in(self.content()) if not self.errors else []
         if banned:
-            self.add_error(None, f"These words may not be published: {', '.join(banned)}.")
+            self.add_error(None, _("These words may not be published: %(join)s.") % {"join": ", ".join(banned)})
         return cleaned
 
     def has_changed(self) -> bool:
@@ -195,7 +196,7 @@ class DecimalCommaField(forms.DecimalField):
         if isinstance(value, str):
             text = value.strip().replace(" ", "")
             if "," in text:
-                whole, _, fraction = text.partition(",")
+                whole, _comma, fraction = text.partition(",")
                 if "." in text or "," in fraction or not whole.lstrip("-").isdigit() or not fraction.isdigit():
                     raise forms.ValidationError(_("Write a number like 16.5 (or 16,5), without thousands separators."))
                 text = f"{whole}.{fraction}"
@@ -249,7 +250,7 @@ class ManualAnalysisForm(ReviewForm):
         for number, raw in enumerate(self.cleaned_data["keyframes"].splitlines(), start=1):
             if not raw.strip():
                 continue
-            seconds, _, description = raw.partition("|")
+            seconds, _bar, description = raw.partition("|")
             t = seconds_from_text(seconds, line=number)
             if duration is not None and t > duration:
                 raise forms.ValidationError(

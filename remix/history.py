@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
 from accounts.models import AuditLog
 from remix.models import NodeStatus
 
@@ -12,38 +15,50 @@ _STATUS = dict(NodeStatus.choices)
 
 
 def _status(value: Any) -> str:
-    return _STATUS.get(value, str(value or "—")).lower()
+    return str(_STATUS.get(value, str(value or "—"))).lower()
 
 
 def _v(details: dict[str, Any]) -> str:
     version = details.get("brief_version")
-    return f"v{version}" if version else "the brief"
+    return f"v{version}" if version else str(_("the brief"))
 
 
 def _edits(details: dict[str, Any]) -> str:
     changes = details.get("changes") or {}
-    names = ", ".join(changes)
-    return f"{len(changes)} edit{'s' if len(changes) != 1 else ''}" + (f" ({names})" if names else "")
+    text = ngettext("%(n)d edit", "%(n)d edits", len(changes)) % {"n": len(changes)}
+    return f"{text} ({', '.join(changes)})" if changes else text
 
 
 def _sentence(action: str, d: dict[str, Any]) -> str:
     reason = d.get("reason") or d.get("notes") or ""
+    v = _v(d)
     words = {
-        "brief.approve": lambda: f"approved {_v(d)}" + (" with edits" if d.get("with_edits") else " as written"),
-        "brief.edit": lambda: f"edited {_v(d)}: {_edits(d)}",
-        "brief.reject": lambda: f"rejected {_v(d)}",
-        "brief.request_regeneration": lambda: f"sent {_v(d)} back for a new version",
-        "brief.write": lambda: f"wrote {_v(d)} themselves",
-        "brief.generate": lambda: f"had {_v(d)} written",
-        "node.transition": lambda: f"moved it from {_status(d.get('from'))} to {_status(d.get('to'))}",
-        "node.publish": lambda: "published it",
-        "node.unpublish": lambda: "unpublished it",
-        "node.categorize": lambda: f"set its category to {(d.get('after') or {}).get('commerce_category')}",
-        "node.update": lambda: "corrected " + ", ".join(sorted((d.get("after") or {}).keys()) or ["it"]),
-        "node.fork": lambda: "forked it",
-        "analysis.fill": lambda: "filled in the analysis by hand",
-        "review.lock_takeover": lambda: f"took over the review from {d.get('from') or 'nobody'}",
-        "mutation.create": lambda: "linked it in the family tree",
+        "brief.approve": lambda: (
+            (_("approved %(v)s with edits") if d.get("with_edits") else _("approved %(v)s as written")) % {"v": v}
+        ),
+        "brief.edit": lambda: _("edited %(v)s: %(edits)s") % {"v": v, "edits": _edits(d)},
+        "brief.reject": lambda: _("rejected %(v)s") % {"v": v},
+        "brief.request_regeneration": lambda: _("sent %(v)s back for a new version") % {"v": v},
+        "brief.write": lambda: _("wrote %(v)s themselves") % {"v": v},
+        "brief.generate": lambda: _("had %(v)s written") % {"v": v},
+        "node.transition": lambda: (
+            _("moved it from %(before)s to %(after)s")
+            % {"before": _status(d.get("from")), "after": _status(d.get("to"))}
+        ),
+        "node.publish": lambda: _("published it"),
+        "node.unpublish": lambda: _("unpublished it"),
+        "node.categorize": lambda: (
+            _("set its category to %(category)s") % {"category": (d.get("after") or {}).get("commerce_category")}
+        ),
+        "node.update": lambda: (
+            _("corrected %(fields)s") % {"fields": ", ".join(sorted((d.get("after") or {}).keys())) or _("it")}
+        ),
+        "node.fork": lambda: _("forked it"),
+        "analysis.fill": lambda: _("filled in the analysis by hand"),
+        "review.lock_takeover": lambda: (
+            _("took over the review from %(editor)s") % {"editor": d.get("from") or _("nobody")}
+        ),
+        "mutation.create": lambda: _("linked it in the family tree"),
     }
     text = words[action]() if action in words else action
     return f"{text}: “{reason}”" if reason and action != "node.update" else text
@@ -54,7 +69,7 @@ def history_lines(entries: list[AuditLog]) -> list[dict[str, Any]]:
     return [
         {
             "at": entry.created_at,
-            "who": str(entry.actor) if entry.actor_id else "The system",
+            "who": str(entry.actor) if entry.actor_id else _("The system"),
             "what": _sentence(entry.action, entry.details or {}),
             "action": entry.action,
         }

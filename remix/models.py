@@ -64,63 +64,112 @@ FORK_TRANSITIONS: dict[str, frozenset[str]] = {
 class RemixNode(models.Model):
     """A remixable video: a master (published by editors) or a creator's fork of one."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    title = models.CharField(max_length=200)
-    source_url = models.URLField(max_length=2048)
-    platform = models.CharField(max_length=16, choices=Platform.choices, editable=False, db_index=True)
+    public_id = models.UUIDField(
+        default=uuid.uuid4, unique=True, editable=False, verbose_name=gettext_lazy("public id")
+    )
+    title = models.CharField(max_length=200, verbose_name=gettext_lazy("title"))
+    source_url = models.URLField(max_length=2048, verbose_name=gettext_lazy("source url"))
+    platform = models.CharField(
+        max_length=16, choices=Platform.choices, editable=False, db_index=True, verbose_name=gettext_lazy("platform")
+    )
     # A fork's source_url may be its master's (the video it remixes); posted_url is the creator's own video once
     # posted, the one its performance snapshots are read from (genealogy.performance). Masters leave it empty.
     posted_url = models.URLField(
         max_length=2048,
         blank=True,
         help_text=gettext_lazy("The fork's own video as posted by its creator; snapshots follow it."),
+        verbose_name=gettext_lazy("posted url"),
     )
     # A video the owner uploaded instead of linking (accounts.Upload): the pipeline copies it into the node's media;
     # source_url then names it on a reserved host (kmeme.platforms.upload_source_url) and is never fetched.
     source_upload = models.ForeignKey(
-        "accounts.Upload", on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="nodes"
+        "accounts.Upload",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="nodes",
+        verbose_name=gettext_lazy("source upload"),
     )
-    layer = models.CharField(max_length=8, choices=Layer.choices, default=Layer.MASTER, db_index=True)
+    layer = models.CharField(
+        max_length=8, choices=Layer.choices, default=Layer.MASTER, db_index=True, verbose_name=gettext_lazy("layer")
+    )
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="remix_nodes", null=True, blank=True
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="remix_nodes",
+        null=True,
+        blank=True,
+        verbose_name=gettext_lazy("owner"),
     )
-    status = models.CharField(max_length=16, choices=NodeStatus.choices, default=NodeStatus.DRAFT, db_index=True)
+    status = models.CharField(
+        max_length=16,
+        choices=NodeStatus.choices,
+        default=NodeStatus.DRAFT,
+        db_index=True,
+        verbose_name=gettext_lazy("status"),
+    )
     commerce_category = models.CharField(
-        max_length=16, choices=CommerceCategory.choices, default=CommerceCategory.NONE, db_index=True
+        max_length=16,
+        choices=CommerceCategory.choices,
+        default=CommerceCategory.NONE,
+        db_index=True,
+        verbose_name=gettext_lazy("commerce category"),
     )
-    embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS, null=True, blank=True, editable=False)
+    embedding = VectorField(
+        dimensions=EMBEDDING_DIMENSIONS, null=True, blank=True, editable=False, verbose_name=gettext_lazy("embedding")
+    )
     media_name = models.CharField(
         max_length=512,
         blank=True,
         editable=False,
         help_text=gettext_lazy("The downloaded video in media storage, if fetched."),
+        verbose_name=gettext_lazy("media name"),
     )
     probe = models.JSONField(
-        default=dict, blank=True, editable=False, help_text=gettext_lazy("What the platform measured itself.")
+        default=dict,
+        blank=True,
+        editable=False,
+        help_text=gettext_lazy("What the platform measured itself."),
+        verbose_name=gettext_lazy("probe"),
     )
     analysis_requested_at = models.DateTimeField(
         null=True,
         blank=True,
         editable=False,
         help_text=gettext_lazy("When the node last entered analysis; steps of that run are newer."),
+        verbose_name=gettext_lazy("analysis requested at"),
     )
     pipeline_error = models.TextField(
-        blank=True, editable=False, help_text=gettext_lazy("The last error of the analysis job, until a run succeeds.")
+        blank=True,
+        editable=False,
+        help_text=gettext_lazy("The last error of the analysis job, until a run succeeds."),
+        verbose_name=gettext_lazy("pipeline error"),
     )
     # Why the last analysis run ended without AI, for the submitter (GET /analyses/{id}) and the editors: which
     # part fell back (`gemini`, `anthropic`, `media`), its code (kmeme.ai.types.ProviderUnavailable's, or a
     # MediaError's) and the reason; empty when Gemini and Claude both answered. A run that fell back because a
     # provider was down is retried automatically once its circuit closes (remix.recovery), `auto_retries` times.
-    fallback_provider = models.CharField(max_length=16, blank=True, editable=False)
-    fallback_code = models.CharField(max_length=32, blank=True, editable=False)
-    fallback_reason = models.TextField(blank=True, editable=False)
-    fallback_at = models.DateTimeField(null=True, blank=True, editable=False)
-    auto_retries = models.PositiveSmallIntegerField(default=0, editable=False)
-    published_at = models.DateTimeField(null=True, blank=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    fallback_provider = models.CharField(
+        max_length=16, blank=True, editable=False, verbose_name=gettext_lazy("fallback provider")
+    )
+    fallback_code = models.CharField(
+        max_length=32, blank=True, editable=False, verbose_name=gettext_lazy("fallback code")
+    )
+    fallback_reason = models.TextField(blank=True, editable=False, verbose_name=gettext_lazy("fallback reason"))
+    fallback_at = models.DateTimeField(null=True, blank=True, editable=False, verbose_name=gettext_lazy("fallback at"))
+    auto_retries = models.PositiveSmallIntegerField(
+        default=0, editable=False, verbose_name=gettext_lazy("auto retries")
+    )
+    published_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=gettext_lazy("published at")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=gettext_lazy("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=gettext_lazy("updated at"))
 
     class Meta:
+        verbose_name = gettext_lazy("remix node")
+        verbose_name_plural = gettext_lazy("remix nodes")
         ordering = ["-created_at", "-id"]
         permissions = [("review_remixnode", "Can review, approve, reject and publish remix nodes")]
         indexes = [
@@ -181,12 +230,21 @@ class AnalysisStatus(models.TextChoices):
 class VideoAnalysis(models.Model):
     """One analysis of a node's video. A node keeps every analysis it ever had."""
 
-    node = models.ForeignKey(RemixNode, on_delete=models.CASCADE, related_name="analyses")
-    provider = models.CharField(max_length=16, choices=AnalysisProvider.choices)
-    model = models.CharField(max_length=64, blank=True)
-    status = models.CharField(max_length=16, choices=AnalysisStatus.choices, db_index=True)
+    node = models.ForeignKey(
+        RemixNode, on_delete=models.CASCADE, related_name="analyses", verbose_name=gettext_lazy("node")
+    )
+    provider = models.CharField(max_length=16, choices=AnalysisProvider.choices, verbose_name=gettext_lazy("provider"))
+    model = models.CharField(max_length=64, blank=True, verbose_name=gettext_lazy("model"))
+    status = models.CharField(
+        max_length=16, choices=AnalysisStatus.choices, db_index=True, verbose_name=gettext_lazy("status")
+    )
     duration_s = models.DecimalField(
-        max_digits=7, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(Decimal(0))]
+        max_digits=7,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal(0))],
+        verbose_name=gettext_lazy("duration s"),
     )
     bpm = models.DecimalField(
         max_digits=5,
@@ -194,20 +252,41 @@ class VideoAnalysis(models.Model):
         null=True,
         blank=True,
         validators=[MinValueValidator(Decimal(20)), MaxValueValidator(Decimal(300))],
+        verbose_name=gettext_lazy("bpm"),
     )
-    keyframes = models.JSONField(default=list, blank=True, help_text=gettext_lazy("[{t: seconds, description: …}, …]"))
-    hook = models.TextField(blank=True)
-    commerce_category = models.CharField(max_length=16, choices=CommerceCategory.choices, default=CommerceCategory.NONE)
-    probe = models.JSONField(default=dict, blank=True, help_text=gettext_lazy("What the platform measured itself."))
-    raw_output = models.JSONField(null=True, blank=True)
-    input_tokens = models.PositiveIntegerField(default=0)
-    output_tokens = models.PositiveIntegerField(default=0)
-    cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=Decimal(0))
-    latency_ms = models.PositiveIntegerField(null=True, blank=True)
-    error = models.TextField(blank=True, help_text=gettext_lazy("Why the analysis fell back or failed."))
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    keyframes = models.JSONField(
+        default=list,
+        blank=True,
+        help_text=gettext_lazy("[{t: seconds, description: …}, …]"),
+        verbose_name=gettext_lazy("keyframes"),
+    )
+    hook = models.TextField(blank=True, verbose_name=gettext_lazy("hook"))
+    commerce_category = models.CharField(
+        max_length=16,
+        choices=CommerceCategory.choices,
+        default=CommerceCategory.NONE,
+        verbose_name=gettext_lazy("commerce category"),
+    )
+    probe = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=gettext_lazy("What the platform measured itself."),
+        verbose_name=gettext_lazy("probe"),
+    )
+    raw_output = models.JSONField(null=True, blank=True, verbose_name=gettext_lazy("raw output"))
+    input_tokens = models.PositiveIntegerField(default=0, verbose_name=gettext_lazy("input tokens"))
+    output_tokens = models.PositiveIntegerField(default=0, verbose_name=gettext_lazy("output tokens"))
+    cost_usd = models.DecimalField(
+        max_digits=12, decimal_places=6, default=Decimal(0), verbose_name=gettext_lazy("cost usd")
+    )
+    latency_ms = models.PositiveIntegerField(null=True, blank=True, verbose_name=gettext_lazy("latency ms"))
+    error = models.TextField(
+        blank=True, help_text=gettext_lazy("Why the analysis fell back or failed."), verbose_name=gettext_lazy("error")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=gettext_lazy("created at"))
 
     class Meta:
+        verbose_name = gettext_lazy("video analysis")
         ordering = ["-created_at", "-id"]
         verbose_name_plural = gettext_lazy("video analyses")
         indexes = [models.Index(fields=["node", "-created_at"], name="analysis_node_latest")]
@@ -216,7 +295,7 @@ class VideoAnalysis(models.Model):
                 condition=~Q(status=AnalysisStatus.FALLBACK) | ~Q(error=""),
                 name="analysis_fallback_has_reason",
                 violation_error_code="fallback_needs_reason",
-                violation_error_message="A fallback analysis must say why the AI result is missing.",
+                violation_error_message=gettext_lazy("A fallback analysis must say why the AI result is missing."),
             ),
         ]
 
@@ -246,31 +325,55 @@ class RemixBrief(models.Model):
     visible. `content` is what readers see: the edited version if there is one.
     """
 
-    node = models.ForeignKey(RemixNode, on_delete=models.CASCADE, related_name="briefs")
-    version = models.PositiveIntegerField()
-    source = models.CharField(max_length=16, choices=BriefSource.choices)
-    model = models.CharField(max_length=64, blank=True)
-    prompt_version = models.CharField(max_length=32, blank=True)
-    generated = models.JSONField(help_text=gettext_lazy("The generator's output, as produced."))
-    edited = models.JSONField(null=True, blank=True, help_text=gettext_lazy("The editor's corrected version."))
+    node = models.ForeignKey(
+        RemixNode, on_delete=models.CASCADE, related_name="briefs", verbose_name=gettext_lazy("node")
+    )
+    version = models.PositiveIntegerField(verbose_name=gettext_lazy("version"))
+    source = models.CharField(max_length=16, choices=BriefSource.choices, verbose_name=gettext_lazy("source"))
+    model = models.CharField(max_length=64, blank=True, verbose_name=gettext_lazy("model"))
+    prompt_version = models.CharField(max_length=32, blank=True, verbose_name=gettext_lazy("prompt version"))
+    generated = models.JSONField(
+        help_text=gettext_lazy("The generator's output, as produced."), verbose_name=gettext_lazy("generated")
+    )
+    edited = models.JSONField(
+        null=True,
+        blank=True,
+        help_text=gettext_lazy("The editor's corrected version."),
+        verbose_name=gettext_lazy("edited"),
+    )
     regeneration_notes = models.TextField(
-        blank=True, help_text=gettext_lazy("Editor notes this version was generated with.")
+        blank=True,
+        help_text=gettext_lazy("Editor notes this version was generated with."),
+        verbose_name=gettext_lazy("regeneration notes"),
     )
     review_status = models.CharField(
-        max_length=32, choices=ReviewStatus.choices, default=ReviewStatus.PENDING, db_index=True
+        max_length=32,
+        choices=ReviewStatus.choices,
+        default=ReviewStatus.PENDING,
+        db_index=True,
+        verbose_name=gettext_lazy("review status"),
     )
     reviewer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="reviewed_briefs"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reviewed_briefs",
+        verbose_name=gettext_lazy("reviewer"),
     )
-    review_notes = models.TextField(blank=True)
-    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_notes = models.TextField(blank=True, verbose_name=gettext_lazy("review notes"))
+    reviewed_at = models.DateTimeField(null=True, blank=True, verbose_name=gettext_lazy("reviewed at"))
     revision = models.PositiveIntegerField(
-        default=1, help_text=gettext_lazy("Bumped on every edit; guards against stale forms.")
+        default=1,
+        help_text=gettext_lazy("Bumped on every edit; guards against stale forms."),
+        verbose_name=gettext_lazy("revision"),
     )
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=gettext_lazy("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=gettext_lazy("updated at"))
 
     class Meta:
+        verbose_name = gettext_lazy("remix brief")
+        verbose_name_plural = gettext_lazy("remix briefs")
         ordering = ["node", "-version"]
         constraints = [
             models.UniqueConstraint(fields=["node", "version"], name="brief_unique_version"),
@@ -279,7 +382,7 @@ class RemixBrief(models.Model):
                 condition=~Q(review_status=ReviewStatus.REJECTED) | ~Q(review_notes=""),
                 name="brief_rejection_has_reason",
                 violation_error_code="rejection_needs_reason",
-                violation_error_message="A rejected brief needs a reason.",
+                violation_error_message=gettext_lazy("A rejected brief needs a reason."),
             ),
         ]
 
@@ -308,28 +411,48 @@ class Mutation(models.Model):
     acyclic; genealogy/ reads it (lineage, strategy stats), remix needs it to show a fork's origin.
     """
 
-    parent = models.ForeignKey(RemixNode, on_delete=models.CASCADE, related_name="child_mutations")
-    child = models.ForeignKey(RemixNode, on_delete=models.CASCADE, related_name="parent_mutations")
-    mutation_types = ArrayField(models.CharField(max_length=32, choices=MutationType.choices), size=len(MutationType))
-    profile = models.JSONField(default=dict, blank=True, help_text=gettext_lazy("Free-form details of what changed."))
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    parent = models.ForeignKey(
+        RemixNode, on_delete=models.CASCADE, related_name="child_mutations", verbose_name=gettext_lazy("parent")
     )
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    child = models.ForeignKey(
+        RemixNode, on_delete=models.CASCADE, related_name="parent_mutations", verbose_name=gettext_lazy("child")
+    )
+    mutation_types = ArrayField(
+        models.CharField(max_length=32, choices=MutationType.choices),
+        size=len(MutationType),
+        verbose_name=gettext_lazy("mutation types"),
+    )
+    profile = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=gettext_lazy("Free-form details of what changed."),
+        verbose_name=gettext_lazy("profile"),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=gettext_lazy("created by"),
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=gettext_lazy("created at"))
 
     class Meta:
+        verbose_name = gettext_lazy("mutation")
+        verbose_name_plural = gettext_lazy("mutations")
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["parent", "child"],
                 name="mutation_one_edge_per_pair",
-                violation_error_message="These two nodes are already linked.",
+                violation_error_message=gettext_lazy("These two nodes are already linked."),
             ),
             models.CheckConstraint(
                 condition=~Q(parent=F("child")),
                 name="mutation_no_self_loop",
                 violation_error_code="mutation_self_loop",
-                violation_error_message="A node cannot be its own parent.",
+                violation_error_message=gettext_lazy("A node cannot be its own parent."),
             ),
             models.CheckConstraint(
                 condition=Q(mutation_types__len__gt=0) & Q(mutation_types__contained_by=list(MutationType.values)),
@@ -353,34 +476,57 @@ class BriefDecision(models.Model):
     how far the editor moved it, which fields, how long it took. Keyed by prompt version and model so the team can
     tell which prompt editors trust. Written once by the review services; never edited."""
 
-    brief = models.ForeignKey(RemixBrief, on_delete=models.CASCADE, related_name="decisions")
-    editor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="brief_decisions"
+    brief = models.ForeignKey(
+        RemixBrief, on_delete=models.CASCADE, related_name="decisions", verbose_name=gettext_lazy("brief")
     )
-    decision = models.CharField(max_length=16, choices=DecisionKind.choices, db_index=True)
-    source = models.CharField(max_length=16, choices=BriefSource.choices)
-    prompt_version = models.CharField(max_length=32, blank=True, db_index=True)
-    model = models.CharField(max_length=64, blank=True)
+    editor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="brief_decisions",
+        verbose_name=gettext_lazy("editor"),
+    )
+    decision = models.CharField(
+        max_length=16, choices=DecisionKind.choices, db_index=True, verbose_name=gettext_lazy("decision")
+    )
+    source = models.CharField(max_length=16, choices=BriefSource.choices, verbose_name=gettext_lazy("source"))
+    prompt_version = models.CharField(
+        max_length=32, blank=True, db_index=True, verbose_name=gettext_lazy("prompt version")
+    )
+    model = models.CharField(max_length=64, blank=True, verbose_name=gettext_lazy("model"))
     fields_changed = models.JSONField(
-        default=list, blank=True, help_text=gettext_lazy("The brief fields the editor changed.")
+        default=list,
+        blank=True,
+        help_text=gettext_lazy("The brief fields the editor changed."),
+        verbose_name=gettext_lazy("fields changed"),
     )
     edit_distance = models.PositiveIntegerField(
-        default=0, help_text=gettext_lazy("Characters inserted, deleted or replaced.")
+        default=0,
+        help_text=gettext_lazy("Characters inserted, deleted or replaced."),
+        verbose_name=gettext_lazy("edit distance"),
     )
     generated_chars = models.PositiveIntegerField(
-        default=0, help_text=gettext_lazy("Length of the writer's text, for scale.")
+        default=0,
+        help_text=gettext_lazy("Length of the writer's text, for scale."),
+        verbose_name=gettext_lazy("generated chars"),
     )
     review_seconds = models.PositiveIntegerField(
         null=True,
         blank=True,
         help_text=gettext_lazy("From the editor starting the review to the decision, when known."),
+        verbose_name=gettext_lazy("review seconds"),
     )
     queue_seconds = models.PositiveIntegerField(
-        default=0, help_text=gettext_lazy("From the brief being written to the decision.")
+        default=0,
+        help_text=gettext_lazy("From the brief being written to the decision."),
+        verbose_name=gettext_lazy("queue seconds"),
     )
-    decided_at = models.DateTimeField(default=timezone.now, db_index=True)
+    decided_at = models.DateTimeField(default=timezone.now, db_index=True, verbose_name=gettext_lazy("decided at"))
 
     class Meta:
+        verbose_name = gettext_lazy("brief decision")
+        verbose_name_plural = gettext_lazy("brief decisions")
         ordering = ["-decided_at", "-id"]
         indexes = [models.Index(fields=["prompt_version", "model", "decided_at"], name="decision_prompt_idx")]
 

@@ -110,12 +110,18 @@ def _refuse_placeholders(content: dict[str, Any], what: str) -> None:
     """A rule-based draft's placeholders ("[규칙 기반 초안 · AI 작성 아님]", "… 채워 주세요") never reach readers."""
     fields = brief_placeholders(content)
     if fields:
+        message = {
+            "approved": _(
+                "The brief cannot be approved while it still holds the draft's placeholders: fill in or rewrite "
+                "%(fields)s."
+            ),
+            "published": _(
+                "The brief cannot be published while it still holds the draft's placeholders: fill in or rewrite "
+                "%(fields)s."
+            ),
+        }[what]
         raise ApplicationError(
-            _(
-                "The brief cannot be %(what)s while it still holds the draft's placeholders: fill in "
-                "or rewrite %(join)s."
-            )
-            % {"what": what, "join": ", ".join(fields)},
+            message % {"fields": ", ".join(fields)},
             code="brief_has_placeholders",
             status_code=409,
             details={"fields": fields},

@@ -14,6 +14,7 @@ SYSTEM_PACKAGES=(
   python3 python3-venv python3-dev build-essential ca-certificates
   postgresql-$PG_MAJOR postgresql-$PG_MAJOR-postgis-3 postgresql-server-dev-$PG_MAJOR
   redis-server gdal-bin dpkg-dev graphviz
+  gettext  # msgfmt compiles the Korean catalogue (locale/ko); makemessages needs xgettext
   pgbackrest  # continuous WAL archiving, backups and point-in-time restore (scripts/backup.sh)
 )
 # Extra system packages a later step needs (e.g. chromium for browser tests).
@@ -77,3 +78,16 @@ if [ ! -f "$stamp" ]; then
 else
   ok "virtualenv up to date"
 fi
+
+# The translations: locale/*/LC_MESSAGES/*.po are committed, their compiled .mo are not (built here when missing or
+# older than their .po). msgfmt --check refuses a catalogue whose placeholders differ from the English ones.
+compiled=0
+for po in "$ROOT"/locale/*/LC_MESSAGES/*.po; do
+  [ -f "$po" ] || continue
+  mo=${po%.po}.mo
+  if [ ! -f "$mo" ] || [ "$po" -nt "$mo" ]; then
+    msgfmt --check -o "$mo" "$po"
+    compiled=$((compiled + 1))
+  fi
+done
+if [ "$compiled" -gt 0 ]; then ok "translations compiled ($compiled catalogue(s))"; else ok "translations up to date"; fi

@@ -4,15 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0005_uploads'),
+        ("accounts", "0005_uploads"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='user',
-            name='language',
-            field=models.CharField(blank=True, choices=[('ko', '한국어'), ('en', 'English')], help_text="The admin's language for this person; empty: the browser's.", max_length=8),
+            model_name="user",
+            name="language",
+            field=models.CharField(
+                blank=True,
+                choices=[("ko", "한국어"), ("en", "English")],
+                help_text="The admin's language for this person; empty: the browser's.",
+                max_length=8,
+            ),
         ),
     ]

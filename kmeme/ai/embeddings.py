@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.conf import settings
+from django.utils import translation
 
 from kmeme.ai.gemini import gemini_embedding
 from kmeme.ai.offline import local_embedding
@@ -47,7 +48,9 @@ def embedding_text_compose(
     """The embedded text from its parts (no database access): one line per distinct part, personal data scrubbed."""
     parts = [title]
     if commerce_category and commerce_category != CommerceCategory.NONE:
-        parts.append(str(CommerceCategory(commerce_category).label))
+        # The source label, whatever language the request or job runs in: an embedding must not depend on it.
+        with translation.override(None):
+            parts.append(str(CommerceCategory(commerce_category).label))
     for field in _BRIEF_FIELDS:
         strings = _strings((brief or {}).get(field))
         parts.append(" ".join(strings))

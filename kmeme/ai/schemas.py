@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from django.conf import settings
-from django.utils.translation import gettext_lazy
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from kmeme.ai.types import ProviderUnavailable
@@ -38,10 +37,10 @@ class AnalysisOutput(BaseModel):
 
 class ScriptBeat(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    t: float = Field(ge=0, le=3600, description=gettext_lazy("start time in seconds"))
-    beat: int = Field(ge=1, le=2000, description=gettext_lazy("beat number at the song's BPM"))
-    shot: str = Field(min_length=1, max_length=300, description=gettext_lazy("what to film"))
-    line: str = Field(default="", max_length=300, description=gettext_lazy("spoken line or caption on screen"))
+    t: float = Field(ge=0, le=3600, description="start time in seconds")
+    beat: int = Field(ge=1, le=2000, description="beat number at the song's BPM")
+    shot: str = Field(min_length=1, max_length=300, description="what to film")
+    line: str = Field(default="", max_length=300, description="spoken line or caption on screen")
 
 
 class BriefOutput(BaseModel):

@@ -14,7 +14,6 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from accounts.models import Role, Upload, User
 from accounts.services import consent_record, user_create
@@ -208,7 +207,7 @@ def demo_load() -> SeedReport:
         campaign = campaign_create(
             brand=brand,
             title="Latte art at our Seongsu pop-ups",
-            description=_("Remix the latte-art transition at one of our pop-up cafés and tag the brand."),
+            description="Remix the latte-art transition at one of our pop-up cafés and tag the brand.",
             starts_at=now - timedelta(days=7),
             ends_at=now + timedelta(days=30),
             success_views=50_000,

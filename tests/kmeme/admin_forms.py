@@ -53,7 +53,7 @@ class _FormFields(HTMLParser):
     def _wanted(self, form: dict[str, str]) -> bool:
         if self.form_id is not None:
             return form.get("id") == self.form_id
-        return form.get("method", "").lower() == "post" and form.get("id") != "logout-form"
+        return form.get("method", "").lower() == "post" and form.get("id") not in ("logout-form", "language-switch")
 
     def handle_data(self, data: str) -> None:
         if self._textarea is not None:
@@ -83,8 +83,8 @@ class _FormFields(HTMLParser):
 
 
 def form_fields(html: str, form_id: str | None = None) -> dict[str, Any]:
-    """The fields of one form of a page (by id; else its first POST form but the logout button's): a value per
-    name, a list where the page submits several."""
+    """The fields of one form of a page (by id; else its first POST form but the header's logout and language
+    forms): a value per name, a list where the page submits several."""
     parser = _FormFields(form_id)
     parser.feed(html)
     assert parser.found, f"no <form id={form_id!r}> on the page"

@@ -151,3 +151,37 @@ def test_the_script_is_edited_as_a_table_of_beats(browser, live_server):
         (2.0, 5, "컵 클로즈업 추가"),
         (3.75, 8, "전환"),
     ]
+
+
+def test_an_editor_works_a_review_in_korean_by_keyboard(browser, live_server):
+    """The browser's language is Korean: queue → review → edit a beat → approve → next, by keyboard, all in Korean."""
+    UserFactory(email="han@kmeme.test", role=Role.EDITOR, display_name="한에디터", password=PASSWORD)
+    first, _ = node_in_review(title="성수동 라떼 전환")
+    second, _ = node_in_review(title="한강 피크닉")
+    page = browser.new_context(locale="ko-KR", viewport={"width": 1400, "height": 1000}).new_page()
+    page.goto(f"{live_server.url}/admin/login/")
+    expect(page.locator("html")).to_have_attribute("lang", "ko")
+    page.fill("#id_username", "han@kmeme.test")
+    page.fill("#id_password", PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page.locator("#review-queue")).to_be_visible()
+    expect(page.locator("#content h1").first).to_contain_text("검토 콘솔")
+
+    page.locator("#take-next").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#content h1").first).to_contain_text("성수동 라떼 전환")
+    expect(page.locator("#shortcuts summary")).to_contain_text("단축키")
+    shot = page.locator("#beat-table tbody tr").first.locator("input").nth(2)
+    shot.focus()  # the first beat's "what to film"
+    page.keyboard.press("End")
+    page.keyboard.type(" · 컵 클로즈업")
+    page.keyboard.press("Control+Enter")  # approve with the edit
+    expect(page.locator(".messagelist")).to_contain_text("“성수동 라떼 전환” 브리프를 수정 내용과 함께 승인했습니다.")
+    expect(page.locator("#content h1").first).to_contain_text("한강 피크닉")  # on to the next item
+    page.keyboard.press("a")  # approve as written
+    expect(page.locator(".messagelist")).to_contain_text("“한강 피크닉” 브리프를 승인했습니다.")
+    assert {RemixNode.objects.get(pk=n.pk).status for n in (first, second)} == {NodeStatus.APPROVED}
+    script = RemixNode.objects.get(pk=first.pk).briefs.get().content["script"]
+    assert script[0]["shot"].endswith("· 컵 클로즈업")
+    history = AuditLog.objects.filter(target_id=str(first.pk), action="brief.approve")
+    assert history.count() == 1 and history.get().details.get("with_edits")
