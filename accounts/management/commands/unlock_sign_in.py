@@ -31,7 +31,11 @@ class Command(BaseCommand):
             would = (AccessAttempt.objects.filter(username=key).count() if key else 0) + (
                 AccessAttempt.objects.filter(ip_address=ip).count() if ip else 0
             )
-            self.stdout.write(f"Dry run: {would} failed-attempt record(s) would be cleared; nothing changed.")
+            self.stdout.write(
+                _("Dry run: %(would)s failed-attempt record(s) would be cleared; nothing changed.") % {"would": would}
+            )
             return
         cleared = sign_in_unlock(email=email, ip=ip, actor=None)
-        self.stdout.write(f"Cleared {cleared} failed-attempt record(s); sign-in is unlocked.")
+        self.stdout.write(
+            _("Cleared %(cleared)s failed-attempt record(s); sign-in is unlocked.") % {"cleared": cleared}
+        )

@@ -29,8 +29,11 @@ class Command(BaseCommand):
         if dry_run:
             due = list(nodes_due_for_snapshot(now=timezone.now())[: limit or None])
             for node in due:
-                self.stdout.write(f"would read node {node.pk}  {node_snapshot_url(node=node)}")
-            self.stdout.write(f"Dry run: {len(due)} node(s) due; nothing read.")
+                self.stdout.write(
+                    _("would read node %(pk)s  %(node_snapshot_url)s")
+                    % {"pk": node.pk, "node_snapshot_url": node_snapshot_url(node=node)}
+                )
+            self.stdout.write(_("Dry run: %(len)s node(s) due; nothing read.") % {"len": len(due)})
             return
         report = performance_collect(
             limit=limit,
@@ -39,7 +42,10 @@ class Command(BaseCommand):
             progress=lambda ids, total: progress(ids, total=total, label=_("Reading counters"), stream=self.stderr),
         )
         for failure in report.failures:
-            self.stderr.write(f"  failed node {failure.node_id} {failure.url}: {failure.code}: {failure.message}")
+            self.stderr.write(
+                _("  failed node %(node_id)s %(url)s: %(code)s: %(message)s")
+                % {"node_id": failure.node_id, "url": failure.url, "code": failure.code, "message": failure.message}
+            )
         self.stdout.write(report.summary)
         if report.failed:
             raise CommandError(

@@ -36,4 +36,7 @@ class Command(BaseCommand):
         elif not user.check_password(password):
             user_password_set(user=user, password=password, actor=None)
         port = os.environ.get("KMEME_PORT", "8000")  # where make run serves the site
-        self.stdout.write(f"Admin login: {email} / {password}  (http://127.0.0.1:{port}/admin/)")
+        self.stdout.write(
+            _("Admin login: %(email)s / %(password)s  (http://127.0.0.1:%(port)s/admin/)")
+            % {"email": email, "password": password, "port": port}
+        )

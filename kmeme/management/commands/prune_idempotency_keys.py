@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
 
 from kmeme.idempotency import RETENTION, idempotency_records_prune
 
@@ -18,6 +19,11 @@ class Command(BaseCommand):
         count = idempotency_records_prune(dry_run=dry_run)
         hours = int(RETENTION.total_seconds() // 3600)
         if dry_run:
-            self.stdout.write(f"Dry run: {count} idempotency key(s) older than {hours} h would be deleted.")
+            self.stdout.write(
+                _("Dry run: %(count)s idempotency key(s) older than %(hours)s h would be deleted.")
+                % {"count": count, "hours": hours}
+            )
         else:
-            self.stdout.write(f"Deleted {count} idempotency key(s) older than {hours} h.")
+            self.stdout.write(
+                _("Deleted %(count)s idempotency key(s) older than %(hours)s h.") % {"count": count, "hours": hours}
+            )

@@ -44,4 +44,4 @@ class Command(BaseCommand):
         }
         runner = WorkerRunner(app=app, connector_factory=connector.get_worker_connector, worker_options=worker_options)
         asyncio.run(runner.run())
-        self.stdout.write(f"Worker stopped ({runner.restarts} restart(s) after errors).")
+        self.stdout.write(_("Worker stopped (%(restarts)s restart(s) after errors).") % {"restarts": runner.restarts})

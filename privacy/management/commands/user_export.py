@@ -52,4 +52,7 @@ class Command(BaseCommand):
             target=user,
             details={"files": len(names), "size": size, "via": "manage.py user_export"},
         )
-        self.stdout.write(f"User #{user.pk}: {len(names)} files, {size:,} bytes written to {out}.")
+        self.stdout.write(
+            _("User #%(id)s: %(files)s files, %(size)s bytes written to %(out)s.")
+            % {"id": user.pk, "files": len(names), "size": f"{size:,}", "out": out}
+        )

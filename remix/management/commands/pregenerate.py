@@ -40,7 +40,7 @@ class Command(BaseCommand):
             each=lambda items: progress(items, total=len(nodes), label=_("Writing briefs"), stream=self.stderr),
         )
         for line in briefs.failed:
-            self.stderr.write(f"  failed {line}")
+            self.stderr.write(_("  failed %(line)s") % {"line": line})
         warmed = recipe_caches_warm(top=top)
         self.stdout.write(briefs.line())
         self.stdout.write(warmed.line())

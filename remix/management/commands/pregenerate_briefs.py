@@ -22,15 +22,18 @@ class Command(BaseCommand):
         nodes = nodes_needing_brief(limit=limit)
         if dry_run:
             for node in nodes:
-                self.stdout.write(f"would write a brief for {node.public_id}  {node.title}")
-            self.stdout.write(f"Dry run: {len(nodes)} node(s) need a brief; nothing written.")
+                self.stdout.write(
+                    _("would write a brief for %(public_id)s  %(title)s")
+                    % {"public_id": node.public_id, "title": node.title}
+                )
+            self.stdout.write(_("Dry run: %(len)s node(s) need a brief; nothing written.") % {"len": len(nodes)})
             return
         done = briefs_pregenerate(
             nodes=nodes,
             each=lambda items: progress(items, total=len(nodes), label=_("Writing briefs"), stream=self.stderr),
         )
         for line in done.failed:
-            self.stderr.write(f"  failed {line}")
+            self.stderr.write(_("  failed %(line)s") % {"line": line})
         self.stdout.write(done.line())
         if done.failed:
             raise CommandError(_("%(len)s brief(s) could not be written.") % {"len": len(done.failed)})

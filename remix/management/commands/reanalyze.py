@@ -28,8 +28,11 @@ class Command(BaseCommand):
                 raise CommandError(_("No node with public id: %(join)s") % {"join": ", ".join(sorted(missing))})
         if dry_run:
             for item in nodes:
-                self.stdout.write(f"would re-analyse {item.public_id}  {item.status:<13} {item.title}")
-            self.stdout.write(f"Dry run: {len(nodes)} node(s) would be re-analysed; nothing changed.")
+                self.stdout.write(
+                    _("would re-analyse %(id)s  %(status)s %(title)s")
+                    % {"id": item.public_id, "status": f"{item.status:<13}", "title": item.title}
+                )
+            self.stdout.write(_("Dry run: %(n)s node(s) would be re-analysed; nothing changed.") % {"n": len(nodes)})
             return
         queued, refused = 0, []
         for item in progress(nodes, total=len(nodes), label=_("Queueing"), stream=self.stderr):
@@ -39,7 +42,10 @@ class Command(BaseCommand):
             except ApplicationError as exc:
                 refused.append(f"{item.public_id}: {exc.message}")
         for line in refused:
-            self.stderr.write(f"  refused {line}")
-        self.stdout.write(f"Queued {queued} node(s) for analysis; {len(refused)} refused.")
+            self.stderr.write(_("  refused %(line)s") % {"line": line})
+        self.stdout.write(
+            _("Queued %(queued)s node(s) for analysis; %(refused)s refused.")
+            % {"queued": queued, "refused": len(refused)}
+        )
         if refused and not queued:
             raise CommandError(_("Nothing could be queued."))

@@ -68,8 +68,11 @@ class Command(BaseCommand):
                 failed += len(chunk)
                 errors.append(f"nodes {chunk[0].pk}–{chunk[-1].pk}: {exc}")
         for line in errors[:20]:
-            self.stderr.write(f"  failed {line}")
-        self.stdout.write(f"Embedded {embedded} of {total} node(s) {scope} with {kind} embeddings; {failed} failed.")
+            self.stderr.write(_("  failed %(line)s") % {"line": line})
+        self.stdout.write(
+            _("Embedded %(embedded)s of %(total)s node(s) %(scope)s with %(kind)s embeddings; %(failed)s failed.")
+            % {"embedded": embedded, "total": total, "scope": scope, "kind": kind, "failed": failed}
+        )
         if failed:
             raise CommandError(
                 _("%(failed)s node(s) could not be embedded and kept what they had; run the command again.")

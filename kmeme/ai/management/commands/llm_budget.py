@@ -33,7 +33,9 @@ class Command(BaseCommand):
         rows = ai_spend_by_model(start=start, end=end)
         header = f"{'provider':<10} {'model':<24} {'purpose':<10} {'calls':>6} {'ok':>5} {'err':>5} {'refused':>7} "
         header += f"{'tokens in':>11} {'tokens out':>11} {'cost USD':>11}"
-        self.stdout.write(f"LLM spend for {start:%Y-%m} ({settings.TIME_ZONE})")
+        self.stdout.write(
+            _("LLM spend for %(month)s (%(zone)s)") % {"month": f"{start:%Y-%m}", "zone": settings.TIME_ZONE}
+        )
         self.stdout.write(header)
         self.stdout.write("-" * len(header))
         for row in rows:
@@ -45,4 +47,7 @@ class Command(BaseCommand):
         spent = budget_month_spend(at=at)
         cap = Decimal(str(settings.LLM_MONTHLY_CAP))
         share = (spent / cap * 100) if cap else Decimal(0)
-        self.stdout.write(f"Total ${spent:.4f} of ${cap:.2f} cap ({share:.1f} %), in-flight reservations included.")
+        self.stdout.write(
+            _("Total $%(spent)s of $%(cap)s cap (%(share)s %%), in-flight reservations included.")
+            % {"spent": f"{spent:.4f}", "cap": f"{cap:.2f}", "share": f"{share:.1f}"}
+        )
