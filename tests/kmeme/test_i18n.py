@@ -8,6 +8,7 @@ back (`korean`), so what it sees is what an editor with a Korean browser — or 
 from __future__ import annotations
 
 import ast
+import re
 import shutil
 import subprocess
 import sys
@@ -180,6 +181,8 @@ def test_the_admin_speaks_korean_by_default_and_english_on_request(korean, edito
     nodes = browser.get(reverse("admin:remix_remixnode_changelist")).content.decode()
     assert "선택한 브리프 승인" in nodes  # the bulk action
     assert "Approve the selected briefs" not in nodes
+    assert re.search(r"\d{4}년 \d{1,2}월 \d{1,2}일", nodes)  # dates in Korean format
+    assert re.search(r"\d+분 전", queue)  # ages too
 
     english = Client(HTTP_ACCEPT_LANGUAGE="en")
     english.force_login(editor)
