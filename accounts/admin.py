@@ -36,9 +36,12 @@ class UserAdmin(DjangoUserAdmin):
     ]
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
-        ("Profile", {"fields": ["display_name", "first_name", "last_name", "role", "firebase_uid"]}),
-        ("Permissions", {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
-        ("Dates", {"fields": ["last_login", "date_joined", "anonymized_at"]}),
+        (gettext_lazy("Profile"), {"fields": ["display_name", "first_name", "last_name", "role", "firebase_uid"]}),
+        (
+            gettext_lazy("Permissions"),
+            {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]},
+        ),
+        (gettext_lazy("Dates"), {"fields": ["last_login", "date_joined", "anonymized_at"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "role", "password1", "password2"]})]
     actions = ["unlock_sign_in"]

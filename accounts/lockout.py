@@ -19,6 +19,7 @@ from django.contrib import admin
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.services import audit_log_record
@@ -63,7 +64,7 @@ def sign_in_locked_out_response(
     minutes = settings.ADMIN_LOGIN_LOCKOUT_MINUTES
     context = {
         **admin.site.each_context(request),
-        "title": "Sign-in locked",
+        "title": _("Sign-in locked"),
         "failure_limit": settings.ADMIN_LOGIN_FAILURE_LIMIT,
         "lockout_minutes": minutes,
     }
