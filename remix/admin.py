@@ -139,7 +139,7 @@ class RemixNodeAdmin(ReviewAdminMixin, ServiceAdmin):
 
     @admin.display(description=gettext_lazy("Review"))
     def review_link(self, obj: RemixNode) -> str:
-        return format_html('<a href="{}">Review ›</a>', reverse("admin:remix_remixnode_review", args=[obj.pk]))
+        return format_html('<a href="{}">{} ›</a>', reverse("admin:remix_remixnode_review", args=[obj.pk]), _("Review"))
 
     def has_change_permission(self, request, obj=None):
         # Forks belong to their creators: editors moderate them from the review screen, never edit them.

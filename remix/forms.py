@@ -74,21 +74,36 @@ class ReviewForm(forms.Form):
 
 class BriefForm(ReviewForm):
     revision = forms.IntegerField(widget=forms.HiddenInput)
-    concept = forms.CharField(max_length=300, widget=forms.TextInput(attrs={"class": "vLargeTextField"}))
-    hook = forms.CharField(max_length=200, widget=forms.TextInput(attrs={"class": "vLargeTextField"}))
+    concept = forms.CharField(
+        label=gettext_lazy("Concept"), max_length=300, widget=forms.TextInput(attrs={"class": "vLargeTextField"})
+    )
+    hook = forms.CharField(
+        label=gettext_lazy("Hook"), max_length=200, widget=forms.TextInput(attrs={"class": "vLargeTextField"})
+    )
     script = forms.CharField(
+        label=gettext_lazy("Script"),
         widget=forms.Textarea(attrs={"rows": 8, "class": "vLargeTextField"}),
         help_text=gettext_lazy("One beat a line: seconds | beat | what to film | line (spoken or on screen)."),
     )
-    caption = forms.CharField(max_length=300, widget=forms.Textarea(attrs={"rows": 2}))
+    caption = forms.CharField(label=gettext_lazy("Caption"), max_length=300, widget=forms.Textarea(attrs={"rows": 2}))
     hashtags = forms.CharField(
+        label=gettext_lazy("Hashtags"),
         max_length=800,
         help_text=gettext_lazy("Separated by spaces, each starting with #."),
         widget=forms.TextInput(attrs={"class": "vLargeTextField"}),
     )
-    music_notes = forms.CharField(max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    cultural_notes = forms.CharField(max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 3}))
-    product_placement = forms.CharField(max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    music_notes = forms.CharField(
+        label=gettext_lazy("Music notes"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    cultural_notes = forms.CharField(
+        label=gettext_lazy("Cultural notes"), max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    product_placement = forms.CharField(
+        label=gettext_lazy("Product placement"),
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
 
     @classmethod
     def for_brief(cls, brief: RemixBrief, data: Any = None) -> BriefForm:

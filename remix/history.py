@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts.models import AuditLog
+from kmeme.vocabulary import CommerceCategory
 from remix.models import NodeStatus
 
 _STATUS = dict(NodeStatus.choices)
@@ -16,6 +17,10 @@ _STATUS = dict(NodeStatus.choices)
 
 def _status(value: Any) -> str:
     return str(_STATUS.get(value, str(value or "—"))).lower()
+
+
+def _category(value: Any) -> str:
+    return str(dict(CommerceCategory.choices).get(value, value))
 
 
 def _v(details: dict[str, Any]) -> str:
@@ -48,7 +53,8 @@ def _sentence(action: str, d: dict[str, Any]) -> str:
         "node.publish": lambda: _("published it"),
         "node.unpublish": lambda: _("unpublished it"),
         "node.categorize": lambda: (
-            _("set its category to %(category)s") % {"category": (d.get("after") or {}).get("commerce_category")}
+            _("set its category to %(category)s")
+            % {"category": _category((d.get("after") or {}).get("commerce_category"))}
         ),
         "node.update": lambda: (
             _("corrected %(fields)s") % {"fields": ", ".join(sorted((d.get("after") or {}).keys())) or _("it")}

@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Upper
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from pgvector.django import HnswIndex, VectorField
 
@@ -300,7 +301,11 @@ class VideoAnalysis(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_provider_display()} analysis of node {self.node_id} ({self.status})"
+        return _("%(provider)s analysis of node %(node)s (%(status)s)") % {
+            "provider": self.get_provider_display(),
+            "node": self.node_id,
+            "status": self.status,
+        }
 
 
 class BriefSource(models.TextChoices):
@@ -387,7 +392,11 @@ class RemixBrief(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Brief v{self.version} of node {self.node_id} ({self.get_review_status_display()})"
+        return _("Brief v%(version)s of node %(node)s (%(status)s)") % {
+            "version": self.version,
+            "node": self.node_id,
+            "status": self.get_review_status_display(),
+        }
 
     @property
     def content(self) -> dict:
